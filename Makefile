@@ -1,0 +1,38 @@
+# Every target sets up what it needs itself: a virtual environment in .venv
+# with the project and its dev dependencies.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint generate check-generated bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "autonats needs Python 3.10+; run: make PYTHON=python3.X"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/autonats generate examples/users.py
+	cd examples && ../$(BIN)/python demo.py
+
+generate: $(STAMP)
+	$(BIN)/autonats generate examples/users.py
+
+check-generated: $(STAMP)
+	$(BIN)/autonats generate --check examples/users.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint check-generated
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,114 @@
+"""The autonats demo: serve the example services over an embedded NATS server and
+call every kind of method through the generated clients, errors included.
+
+Run it with ``make demo`` (which generates users_nats.py first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import decimal
+import logging
+import uuid
+
+import autonats
+import nats
+from autonats.testing import NatsServer
+
+from models import Address, Point, Priority, Profile, Role
+from shop import Inventory, UserStore
+from users import OutOfStock, UserNotFound, UserService
+from users_nats import InventoryClient, InventoryHandler, UserClient, UserHandler
+
+
+def show(what: str, value: object) -> None:
+    print(f"  {what:<44} -> {value!r}")
+
+
+async def main(url: str) -> None:
+    nc = await nats.connect(url)
+    store, inventory = UserStore(), Inventory()
+    async with UserHandler(nc, store), InventoryHandler(nc, inventory):
+        users: UserService = UserClient(nc)  # the client implements the Protocol
+        stock = InventoryClient(nc)
+
+        print("request/reply")
+        ada = await users.create(
+            "Ada", "ada@example.com", Role.ADMIN, tags=frozenset({"vip"})
+        )
+        show("create('Ada', ...)", ada)
+        await users.create("Grace", address=Address("Main St 1", "Utrecht"))
+        show("get_by_id('1')", await users.get_by_id("1"))
+        show(
+            "search('a', roles={Role.ADMIN})",
+            await users.search("a", roles={Role.ADMIN}),
+        )
+        show("stats()", await users.stats())
+        show(
+            "profile(Profile(...)) [pydantic]",
+            await users.profile(Profile(user_id="1")),
+        )
+        show("rebuild() [timeout 30 s, concurrency 2]", await users.rebuild())
+
+        print("oneway (fire-and-forget)")
+        await users.touch("1")
+        await nc.flush()
+        await asyncio.sleep(0.05)
+        show("touch('1'), then the handler saw", store.touched)
+
+        print("declared errors arrive as the same class")
+        try:
+            await users.get_by_id("42")
+        except UserNotFound as exc:
+            show("get_by_id('42') raised UserNotFound", (exc.code, exc.message, exc.id))
+        sku = uuid.uuid4()
+        inventory.stock[sku] = 3
+        show(
+            "reserve(sku, 2, Decimal('9.95'))",
+            await stock.reserve(sku, 2, decimal.Decimal("9.95")),
+        )
+        try:
+            await stock.reserve(sku, 5, decimal.Decimal("9.95"))
+        except OutOfStock as exc:
+            show("reserve(sku, 5, ...) raised OutOfStock", (exc.code, exc.available))
+
+        print("undeclared errors, timeouts, no responders")
+        try:
+            await users.rebuild(full=True)
+        except autonats.InternalServerError as exc:
+            show("rebuild(full=True) raised InternalServerError", str(exc))
+        try:
+            await UserClient(nc, timeout=0.2).sleep(1.0)
+        except autonats.TimeoutError as exc:
+            show("sleep(1.0) with timeout=0.2 raised TimeoutError", str(exc))
+        try:
+            await UserClient(nc, prefix="elsewhere").get_all()
+        except autonats.NoRespondersError as exc:
+            show("a service nobody serves raised NoResponders", str(exc))
+
+        print("other types")
+        show(
+            "locate(Point, Priority.HIGH)",
+            await stock.locate(Point(52.1, 5.1), Priority.HIGH),
+        )
+        when = await stock.schedule(
+            datetime.date(2026, 12, 1),
+            datetime.time(9, 30),
+            datetime.timedelta(days=7),
+            "repeat",
+        )
+        show("schedule(date, time, timedelta, 'repeat')", when)
+        show("blob(b'abc')", await stock.blob(b"abc"))
+
+        await users.delete_all()
+        show("delete_all(); get_all()", await users.get_all())
+    await nc.drain()
+    print("handlers drained; demo finished")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR, format="  [handler log] %(message)s")
+    with NatsServer() as server:
+        print(f"embedded nats-server at {server.url}")
+        asyncio.run(main(server.url))

@@ -1,0 +1,128 @@
+"""Implementations of the example services: plain classes, no autonats base class.
+
+Serve one with ``autonats serve shop:UserStore`` (run from this folder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import decimal
+import logging
+import uuid
+from typing import Literal
+
+from models import Address, Point, Priority, Profile, Role, Stats, User
+from users import OutOfStock, UserNotFound
+
+log = logging.getLogger("shop")
+
+
+class UserStore:
+    """An in-memory UserService."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+        self.touched: list[str] = []
+
+    async def get_by_id(self, id: str) -> User:
+        try:
+            return self.users[id]
+        except KeyError:
+            raise UserNotFound(f"no user with id {id}", id=id) from None
+
+    async def get_all(self) -> list[User]:
+        return sorted(self.users.values(), key=lambda u: u.id)
+
+    async def delete_all(self) -> None:
+        self.users.clear()
+
+    async def touch(self, id: str) -> None:
+        self.touched.append(id)
+
+    async def rebuild(self, full: bool = False) -> int:
+        if full:
+            raise RuntimeError("the index is on fire")  # an undeclared error: a 500
+        return len(self.users)
+
+    async def create(
+        self,
+        name: str,
+        email: str | None = None,
+        role: Role = Role.CUSTOMER,
+        *,
+        address: Address | None = None,
+        tags: frozenset[str] = frozenset(),
+    ) -> User:
+        user = User(
+            id=str(len(self.users) + 1),
+            name=name,
+            role=role,
+            email=email,
+            address=address,
+            tags=tags,
+        )
+        self.users[user.id] = user
+        return user
+
+    async def search(
+        self, query: str, limit: int = 10, roles: set[Role] | None = None
+    ) -> tuple[User, ...]:
+        found = [
+            u
+            for u in self.users.values()
+            if query.lower() in u.name.lower() and (not roles or u.role in roles)
+        ]
+        return tuple(found[:limit])
+
+    async def stats(self) -> Stats:
+        by_role: dict[str, int] = {}
+        for u in self.users.values():
+            by_role[u.role.value] = by_role.get(u.role.value, 0) + 1
+        return {"users": len(self.users), "by_role": by_role}
+
+    async def profile(self, profile: Profile) -> Profile:
+        return profile.model_copy(update={"bio": profile.bio or "(no bio yet)"})
+
+    async def sleep(self, seconds: float) -> float:
+        await asyncio.sleep(seconds)
+        return seconds
+
+
+class Inventory:
+    """An in-memory InventoryService."""
+
+    def __init__(self) -> None:
+        self.stock: dict[uuid.UUID, int] = {}
+
+    async def reserve(
+        self, sku: uuid.UUID, quantity: int, price: decimal.Decimal
+    ) -> dict[str, int | str]:
+        available = self.stock.get(sku, 0)
+        if quantity > available:
+            raise OutOfStock(f"only {available} left", sku=sku, available=available)
+        self.stock[sku] = available - quantity
+        return {
+            "sku": str(sku),
+            "left": available - quantity,
+            "total": str(price * quantity),
+        }
+
+    async def locate(
+        self, near: Point, priority: Priority = Priority.LOW
+    ) -> list[Point]:
+        step = 0.1 if priority is Priority.HIGH else 1.0
+        return [Point(near.lat + step, near.lon), Point(near.lat, near.lon + step)]
+
+    async def schedule(
+        self,
+        day: datetime.date,
+        at: datetime.time,
+        every: datetime.timedelta | None,
+        mode: Literal["once", "repeat"] = "once",
+    ) -> datetime.datetime:
+        when = datetime.datetime.combine(day, at, tzinfo=datetime.timezone.utc)
+        return when + every if every is not None and mode == "repeat" else when
+
+    async def blob(self, data: bytes, checksum: int | str | None = None) -> bytes:
+        return data[::-1]

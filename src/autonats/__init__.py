@@ -1,0 +1,47 @@
+"""autonats: a typed service mesh over NATS, generated from Python Protocol declarations.
+
+Declare a ``typing.Protocol`` with :func:`service`, run ``autonats generate``,
+then serve it with the generated ``<Name>Handler`` and call it with the
+generated ``<Name>Client``.
+"""
+
+from __future__ import annotations
+
+from autonats._version import __version__
+from autonats.context import Call, current_call
+from autonats.declare import method, oneway, service
+from autonats.errors import (
+    AutonatsError,
+    BadRequestError,
+    ConnectionError,
+    DeclarationError,
+    EncodeError,
+    InternalServerError,
+    NoRespondersError,
+    OverloadedError,
+    ProtocolError,
+    RemoteError,
+    ServiceError,
+    TimeoutError,
+)
+
+__all__ = [
+    "AutonatsError",
+    "BadRequestError",
+    "Call",
+    "ConnectionError",
+    "DeclarationError",
+    "EncodeError",
+    "InternalServerError",
+    "NoRespondersError",
+    "OverloadedError",
+    "ProtocolError",
+    "RemoteError",
+    "ServiceError",
+    "TimeoutError",
+    "__version__",
+    "current_call",
+    "method",
+    "oneway",
+    "service",
+]

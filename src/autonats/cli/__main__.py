@@ -1,0 +1,3 @@
+from autonats.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""``autonats serve``: run an implementation with its generated handler."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from autonats.cli._common import CommandError, positive_int
+
+__all__ = ["add_parser", "run"]
+
+log = logging.getLogger("autonats.serve")
+
+
+def add_parser(commands: Any) -> None:
+    """Register the command."""
+    serve: argparse.ArgumentParser = commands.add_parser(
+        "serve",
+        help="serve an implementation with its generated handler",
+        description="Import TARGET (module:attr, an instance or a zero-argument factory), "
+        "find the generated handler of the service it implements and serve it until "
+        "SIGINT or SIGTERM, which drain in-flight calls first.",
+    )
+    serve.add_argument("target", metavar="module:attr")
+    serve.add_argument(
+        "--server",
+        metavar="URL",
+        default=os.environ.get("NATS_URL"),
+        help="NATS server URL (default: $NATS_URL, else an embedded nats-server)",
+    )
+    serve.add_argument(
+        "--handler",
+        metavar="module:Class",
+        help="the generated handler class, when it cannot be found automatically",
+    )
+    serve.add_argument("--concurrency", type=positive_int, metavar="N")
+    serve.add_argument(
+        "--prefix", default="autonats", help="subject prefix (default: autonats)"
+    )
+    serve.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    impl = _load_target(args.target)
+    handler_cls = _find_handler(impl, args.handler)
+    with contextlib.ExitStack() as stack:
+        url = args.server
+        if not url:
+            from autonats.testing import NatsServer
+
+            try:
+                server = stack.enter_context(NatsServer())
+            except (FileNotFoundError, RuntimeError) as exc:
+                raise CommandError(str(exc)) from None
+            url = server.url
+            print(f"started embedded nats-server at {url}", flush=True)
+        asyncio.run(_serve_until_signal(url, handler_cls, impl, args))
+    return 0
+
+
+async def _serve_until_signal(
+    url: str, handler_cls: Any, impl: object, args: argparse.Namespace
+) -> None:
+    import nats
+    import nats.errors
+
+    try:
+        nc = await nats.connect(
+            url,
+            connect_timeout=5,
+            max_reconnect_attempts=-1,
+            error_cb=_log_error,
+            disconnected_cb=_disconnected,
+            reconnected_cb=_reconnected,
+        )
+    except (OSError, nats.errors.Error) as exc:
+        raise CommandError(
+            f"cannot connect to {url}: {exc or type(exc).__name__}"
+        ) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    handler = handler_cls(nc, impl, concurrency=args.concurrency, prefix=args.prefix)
+    await handler.run()
+    spec = handler.spec
+    print(
+        f"serving {spec.name} ({', '.join(spec.methods)}) on {url} "
+        f"with {type(impl).__name__}; Ctrl-C to stop",
+        flush=True,
+    )
+    await stop.wait()
+    print("draining...", flush=True)
+    await handler.shutdown()
+    await nc.drain()
+    print("stopped", flush=True)
+
+
+async def _log_error(exc: Exception) -> None:
+    log.warning("nats: %s", exc or type(exc).__name__)
+
+
+async def _disconnected() -> None:
+    log.warning("nats: disconnected; reconnecting")
+
+
+async def _reconnected() -> None:
+    log.warning("nats: reconnected")
+
+
+def _import_attr(target: str) -> Any:
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise CommandError(
+            f"{target!r}: expected module:attr, e.g. app.users:UserServiceImpl"
+        )
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CommandError(f"cannot import {module_name}: {exc}") from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise CommandError(f"{module_name} has no attribute {attr!r}") from None
+    return obj
+
+
+def _load_target(target: str) -> object:
+    obj = _import_attr(target)
+    if inspect.isclass(obj) or inspect.isfunction(obj):
+        obj = obj()
+        if inspect.isawaitable(obj):
+            obj = asyncio.run(_await(obj))
+    return obj
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _find_handler(impl: object, explicit: str | None) -> Any:
+    from autonats.server import Handler
+
+    if explicit:
+        cls = _import_attr(explicit)
+        if not (inspect.isclass(cls) and issubclass(cls, Handler)):
+            raise CommandError(f"{explicit} is not a generated handler class")
+        return cls
+    _import_generated_modules()
+    candidates = [
+        cls
+        for module in list(sys.modules.values())
+        for cls in list(vars(module).values())
+        if inspect.isclass(cls) and issubclass(cls, Handler) and "spec" in cls.__dict__
+    ]
+    nominal = [c for c in candidates if c.spec.protocol in type(impl).__mro__]
+    structural = [c for c in candidates if _implements(impl, list(c.spec.methods))]
+    found = list(dict.fromkeys(nominal or structural))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise CommandError(
+            f"no generated handler matches {type(impl).__name__}: run autonats generate on "
+            "its interface file, or name the class with --handler module:Class"
+        )
+    names = ", ".join(f"{c.__module__}:{c.__name__}" for c in found)
+    raise CommandError(
+        f"{type(impl).__name__} matches several handlers ({names}): use --handler"
+    )
+
+
+def _implements(impl: object, protocol_methods: Sequence[str]) -> bool:
+    return bool(protocol_methods) and all(
+        inspect.iscoroutinefunction(getattr(impl, n, None)) for n in protocol_methods
+    )
+
+
+def _import_generated_modules() -> None:
+    """Import ``<module>_nats`` for every loaded user module that has one."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None) or ""
+        if (
+            not file
+            or "site-packages" in file
+            or name.endswith("_nats")
+            or "." in name[:1]
+        ):
+            continue
+        candidate = f"{name}_nats"
+        if candidate in sys.modules:
+            continue
+        try:
+            found = importlib.util.find_spec(candidate)
+        except (ImportError, ValueError):
+            continue
+        if found is not None:
+            importlib.import_module(candidate)

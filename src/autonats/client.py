@@ -1,0 +1,250 @@
+"""The client runtime: every generated client method is one call into :class:`Client`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import nats.aio.client
+import nats.aio.msg
+import nats.aio.subscription
+import nats.errors
+from autonats import codec, wire
+from autonats._translate import nats_error
+from autonats.context import _current
+from autonats.errors import (
+    REMOTE_ERRORS,
+    EncodeError,
+    NoRespondersError,
+    ProtocolError,
+    RemoteError,
+    ServiceError,
+    TimeoutError,
+)
+from autonats.spec import MethodSpec, ServiceSpec, error_fields
+
+__all__ = ["Client"]
+
+# Backoff for requests a handler shed with 503 (never started, so safe to retry).
+_RETRY_FIRST = 0.005
+_RETRY_MAX = 0.25
+
+
+class _Inbox:
+    """One wildcard subscription per connection that routes every reply to its waiting call.
+
+    Cheaper than ``nc.request()``, which pays for a NUID, random bytes, a done
+    callback and ``asyncio.wait_for`` on every call.
+    """
+
+    def __init__(self, nc: nats.aio.client.Client) -> None:
+        self.prefix = nc.new_inbox() + "."
+        self.waiting: dict[str, asyncio.Future[nats.aio.msg.Msg]] = {}
+        self._tokens = itertools.count(1)
+        self._sub: nats.aio.subscription.Subscription | None = None
+        self._nc = nc
+
+    async def start(self) -> None:
+        if self._sub is None:
+            self._sub = await self._nc.subscribe(self.prefix + "*", cb=self._on_reply)
+
+    def expect(self) -> tuple[str, str, asyncio.Future[nats.aio.msg.Msg]]:
+        token = format(next(self._tokens), "x")
+        future: asyncio.Future[nats.aio.msg.Msg] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.waiting[token] = future
+        return token, self.prefix + token, future
+
+    async def _on_reply(self, msg: nats.aio.msg.Msg) -> None:
+        future = self.waiting.pop(msg.subject[len(self.prefix) :], None)
+        if future is not None and not future.done():
+            future.set_result(msg)
+
+
+_inboxes: weakref.WeakKeyDictionary[nats.aio.client.Client, _Inbox] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _inbox_for(nc: nats.aio.client.Client) -> _Inbox:
+    inbox = _inboxes.get(nc)
+    if inbox is None:
+        inbox = _inboxes[nc] = _Inbox(nc)
+    await inbox.start()
+    return inbox
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(
+            TimeoutError("deadline exceeded while waiting for the reply")
+        )
+
+
+class Client:
+    """Calls the methods of one service over a connected ``nats.aio.client.Client``.
+
+    ``timeout`` (seconds) overrides every method's own; a call made while serving
+    another call never waits past that call's deadline.
+    """
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        spec: ServiceSpec,
+        *,
+        timeout: float | None = None,
+        prefix: str = wire.DEFAULT_PREFIX,
+    ) -> None:
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
+        self.nc = nc
+        self.spec = spec
+        self.timeout = timeout
+        self.prefix = prefix
+        self._subjects = {name: m.subject(prefix) for name, m in spec.methods.items()}
+        self._inbox: _Inbox | None = None
+
+    async def call(self, method: str, args: Sequence[Any]) -> Any:
+        """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
+        spec = self.spec.methods[method]
+        payload = self._encode(spec, args)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = now + (self.timeout or spec.timeout)
+        outer = _current.get()
+        if outer is not None and outer.deadline < deadline:
+            deadline = outer.deadline
+        inbox = self._inbox or await self._start()
+        subject = self._subjects[method]
+        delay = _RETRY_FIRST
+        while True:
+            remaining = deadline - now
+            if remaining <= 0:
+                raise TimeoutError(f"{self.spec.name}.{method}: deadline exceeded")
+            token, reply_to, future = inbox.expect()
+            timer = loop.call_at(deadline, _expire, future)
+            try:
+                await self.nc.publish(
+                    subject,
+                    payload,
+                    reply=reply_to,
+                    headers={wire.TIMEOUT_HEADER: str(int(remaining * 1000))},
+                )
+                msg = await future
+            except nats.errors.Error as exc:
+                raise nats_error(exc) from None
+            finally:
+                timer.cancel()
+                inbox.waiting.pop(token, None)
+            headers = msg.headers
+            if not headers:
+                return self._decode(spec, msg.data)
+            if headers.get(wire.STATUS_HEADER) == "503" and not msg.data:
+                raise NoRespondersError(f"no handler serves {subject}")
+            error = self._error(headers, msg.data)
+            if error is None:
+                return self._decode(spec, msg.data)
+            if not isinstance(error, RemoteError) or error.code != 503:
+                raise error
+            now = loop.time()
+            pause = min(delay * (0.5 + random.random()), deadline - now)
+            if pause <= 0:
+                raise error
+            await asyncio.sleep(pause)
+            now = loop.time()
+            if now >= deadline:
+                raise error
+            delay = min(delay * 2, _RETRY_MAX)
+
+    async def publish(self, method: str, args: Sequence[Any]) -> None:
+        """Send a oneway call: published without a reply subject, nothing is awaited but the write."""
+        spec = self.spec.methods[method]
+        payload = self._encode(spec, args)
+        timeout = self.timeout or spec.timeout
+        outer = _current.get()
+        if outer is not None:
+            timeout = min(timeout, outer.deadline - asyncio.get_running_loop().time())
+            if timeout <= 0:
+                raise TimeoutError(f"{self.spec.name}.{method}: deadline exceeded")
+        try:
+            await self.nc.publish(
+                self._subjects[method],
+                payload,
+                headers={wire.TIMEOUT_HEADER: str(int(timeout * 1000))},
+            )
+        except nats.errors.Error as exc:
+            raise nats_error(exc) from None
+
+    async def _start(self) -> _Inbox:
+        try:
+            self._inbox = await _inbox_for(self.nc)
+        except nats.errors.Error as exc:
+            raise nats_error(exc) from None
+        return self._inbox
+
+    @staticmethod
+    def _encode(spec: MethodSpec, args: Sequence[Any]) -> bytes:
+        try:
+            if spec.positional_struct:
+                return codec.encode(spec.args_type(*args))
+            return codec.encode(
+                spec.args_type(**dict(zip(spec.param_names, args, strict=True)))
+            )
+        except TypeError as exc:
+            raise EncodeError(f"{spec.service}.{spec.name}: {exc}") from None
+
+    @staticmethod
+    def _decode(spec: MethodSpec, data: bytes) -> Any:
+        try:
+            return spec.reply_decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            why = codec.describe_validation_error(exc, what="result")
+            raise ProtocolError(
+                f"{spec.service}.{spec.name}: the reply does not match the declared "
+                f"return type: {why}"
+            ) from None
+        except msgspec.DecodeError as exc:
+            raise ProtocolError(
+                f"{spec.service}.{spec.name}: the reply is not valid JSON: {exc}"
+            ) from None
+
+    def _error(self, headers: dict[str, str], data: bytes) -> Exception | None:
+        code_text = headers.get(wire.ERROR_CODE_HEADER)
+        if code_text is None:
+            return None
+        try:
+            code = int(code_text)
+        except ValueError:
+            code = 500
+        try:
+            body = wire.error_body_decoder.decode(data)
+        except msgspec.DecodeError:
+            body = wire.ErrorBody(
+                type="", code=code, message=headers.get(wire.ERROR_HEADER, "")
+            )
+        declared = self.spec.errors.get(body.type)
+        if declared is not None:
+            return _service_error(declared, body)
+        if code == 504:
+            return TimeoutError(body.message or "deadline exceeded")
+        return REMOTE_ERRORS.get(code, RemoteError)(code, body.message, type=body.type)
+
+
+def _service_error(cls: type[ServiceError], body: wire.ErrorBody) -> ServiceError:
+    types = error_fields(cls)
+    fields = {}
+    for name, value in body.fields.items():
+        if name in types:
+            # On a mismatch keep the raw JSON value rather than lose the error.
+            with contextlib.suppress(msgspec.ValidationError):
+                value = codec.convert(value, types[name])
+        fields[name] = value
+    return cls(body.message, **fields)

@@ -1,0 +1,61 @@
+"""The generator's intermediate model: what to write, already rendered to source fragments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ErrorRef", "Method", "Module", "Param", "Service"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter as it appears in the generated signature."""
+
+    name: str
+    annotation: str
+    default: str | None = None  # source text, or None when required
+    kind: str = "positional"  # "positional_only", "positional" or "keyword_only"
+
+
+@dataclass(frozen=True)
+class Method:
+    """One RPC method."""
+
+    name: str
+    params: tuple[Param, ...]
+    returns: str  # annotation source text; "None" for no result
+    timeout: float
+    concurrency: int
+    oneway: bool = False
+    durable: bool = False
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service: a Protocol class and the names generated for it."""
+
+    name: str  # wire name, e.g. "user"
+    protocol: str  # reference to the Protocol, e.g. "users.UserService"
+    pascal: str  # e.g. "User": prefix of UserClient / UserHandler
+    version: str
+    metadata: tuple[tuple[str, str], ...]
+    methods: tuple[Method, ...]
+
+
+@dataclass(frozen=True)
+class ErrorRef:
+    """A declared ServiceError subclass."""
+
+    name: str
+    ref: str  # e.g. "users.UserNotFound"
+
+
+@dataclass(frozen=True)
+class Module:
+    """Everything one generated file holds."""
+
+    source: str  # the interface file as named on the command line
+    imports: tuple[tuple[str, ...], ...]  # groups of import statements, in output order
+    services: tuple[Service, ...]
+    errors: tuple[ErrorRef, ...]
+    tracing: bool = False

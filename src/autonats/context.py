@@ -1,0 +1,30 @@
+"""What a handler knows about the call it is serving, and the deadline nested calls inherit."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+__all__ = ["Call", "current_call"]
+
+
+@dataclass
+class Call:
+    """The call being served by the current task.
+
+    ``deadline`` is in the event loop's clock (``loop.time()``); a client call made
+    while serving this one never waits past it.
+    """
+
+    service: str
+    method: str
+    deadline: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_current: ContextVar[Call | None] = ContextVar("autonats_call", default=None)
+
+
+def current_call() -> Call | None:
+    """The call the current task is serving, or None outside a handler."""
+    return _current.get()

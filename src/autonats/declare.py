@@ -1,0 +1,136 @@
+"""Decorators that mark a ``typing.Protocol`` as a service and tune its methods.
+
+They only attach options to the class or function; the generator reads them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, overload
+
+from autonats.errors import DeclarationError
+
+__all__ = ["MethodOptions", "ServiceOptions", "method", "oneway", "service"]
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SERVICE_ATTR = "__autonats_service__"
+_METHOD_ATTR = "__autonats_method__"
+
+# ADR-32: service names are restricted to A-Z, a-z, 0-9, dash and underscore.
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# semver.org's recommended regular expression.
+SEMVER_RE = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """What ``@autonats.service`` recorded on a Protocol."""
+
+    name: str
+    version: str = "0.0.0"
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class MethodOptions:
+    """What ``@autonats.method`` / ``@autonats.oneway`` recorded on a method.
+
+    ``None`` means "use the generator's default".
+    """
+
+    timeout: float | None = None
+    concurrency: int | None = None
+    oneway: bool = False
+    durable: bool = False
+
+
+def service(
+    name: str, *, version: str = "0.0.0", metadata: dict[str, str] | None = None
+) -> Callable[[type[T]], type[T]]:
+    """Mark a Protocol as service ``name`` (subjects ``<prefix>.<name>.<method>``).
+
+    ``version`` is a semantic version, published through ``$SRV.INFO``.
+    """
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise DeclarationError(
+            f"service name {name!r} is invalid: use letters, digits, '-' and '_' only"
+        )
+    if not isinstance(version, str) or not SEMVER_RE.match(version):
+        raise DeclarationError(
+            f"service version {version!r} is not a semantic version such as '1.2.0'"
+        )
+    options = ServiceOptions(name, version, tuple(sorted((metadata or {}).items())))
+
+    def mark(cls: type[T]) -> type[T]:
+        setattr(cls, _SERVICE_ATTR, options)
+        return cls
+
+    return mark
+
+
+def method(
+    *, timeout: float | None = None, concurrency: int | None = None
+) -> Callable[[F], F]:
+    """Override the generator's default timeout (seconds) or concurrency for one method."""
+    if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+        raise DeclarationError(
+            f"timeout must be a positive number of seconds, not {timeout!r}"
+        )
+    if concurrency is not None and not (
+        isinstance(concurrency, int)
+        and not isinstance(concurrency, bool)
+        and concurrency >= 1
+    ):
+        raise DeclarationError(
+            f"concurrency must be an integer >= 1, not {concurrency!r}"
+        )
+
+    def mark(func: F) -> F:
+        current = method_options(func)
+        setattr(
+            func,
+            _METHOD_ATTR,
+            replace(current, timeout=timeout, concurrency=concurrency),
+        )
+        return func
+
+    return mark
+
+
+@overload
+def oneway(func: F, /) -> F: ...
+@overload
+def oneway(*, durable: bool = False) -> Callable[[F], F]: ...
+def oneway(func: Any = None, /, *, durable: bool = False) -> Any:
+    """Mark a method fire-and-forget: the client publishes and returns at once.
+
+    The method must return ``None``. Use as ``@autonats.oneway`` or
+    ``@autonats.oneway(durable=True)``.
+    """
+
+    def mark(f: F) -> F:
+        current = method_options(f)
+        setattr(f, _METHOD_ATTR, replace(current, oneway=True, durable=durable))
+        return f
+
+    return mark if func is None else mark(func)
+
+
+def service_options(cls: type) -> ServiceOptions | None:
+    """The options ``@service`` put on ``cls`` itself (not inherited), or None."""
+    value = cls.__dict__.get(_SERVICE_ATTR)
+    return value if isinstance(value, ServiceOptions) else None
+
+
+def method_options(func: object) -> MethodOptions:
+    """The options recorded on a method, or the defaults."""
+    value = getattr(func, _METHOD_ATTR, None)
+    return value if isinstance(value, MethodOptions) else MethodOptions()
