@@ -1,0 +1,44 @@
+"""Shared fixtures: one real nats-server per test session, on a free loopback port."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import nats.aio.client
+import pytest
+
+from autonats.testing import NatsServer
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+# The example interface and its generated module are imported by tests as
+# top-level modules, exactly as the demo imports them.
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))
+
+
+@pytest.fixture(scope="session")
+def nats_server() -> Iterator[NatsServer]:
+    """A nats-server for the whole session."""
+    with NatsServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_server: NatsServer) -> str:
+    """``nats://127.0.0.1:<port>`` of the session's server."""
+    return nats_server.url
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[nats.aio.client.Client]:
+    """A connection of the test's own, closed after the test."""
+    conn = await nats.connect(nats_url, max_reconnect_attempts=0)
+    try:
+        yield conn
+    finally:
+        await conn.close()
