@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import itertools
 import random
+import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -20,14 +21,18 @@ from autonats._translate import nats_error
 from autonats.context import _current
 from autonats.errors import (
     REMOTE_ERRORS,
+    AutonatsError,
     EncodeError,
     NoRespondersError,
+    OverloadedError,
     ProtocolError,
     RemoteError,
     ServiceError,
     TimeoutError,
 )
 from autonats.spec import MethodSpec, ServiceSpec, error_fields
+from autonats.stats import ClientStats
+from autonats.tracing import Tracing
 
 __all__ = ["Client"]
 
@@ -81,6 +86,10 @@ async def _inbox_for(nc: nats.aio.client.Client) -> _Inbox:
     return inbox
 
 
+#: Every live client, for the metrics collector.
+clients: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(
@@ -102,6 +111,7 @@ class Client:
         *,
         timeout: float | None = None,
         prefix: str = wire.DEFAULT_PREFIX,
+        tracing: Tracing | None = None,
     ) -> None:
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive, not {timeout!r}")
@@ -109,12 +119,76 @@ class Client:
         self.spec = spec
         self.timeout = timeout
         self.prefix = prefix
+        self._tracing = tracing
         self._subjects = {name: m.subject(prefix) for name, m in spec.methods.items()}
+        self._stats = {name: ClientStats() for name in spec.methods}
         self._inbox: _Inbox | None = None
+        clients.add(self)
+
+    def stats(self) -> dict[str, ClientStats]:
+        """Live counters per method name."""
+        return self._stats
 
     async def call(self, method: str, args: Sequence[Any]) -> Any:
         """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
         spec = self.spec.methods[method]
+        stats = self._stats[method]
+        stats.in_flight += 1
+        started = time.perf_counter_ns()
+        outcome = "cancelled"
+        try:
+            if self._tracing is None:
+                result = await self._call(spec, args, None)
+            else:
+                result = await self._traced(spec, args, self._call)
+            outcome = "ok"
+            return result
+        except AutonatsError as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            stats.in_flight -= 1
+            stats.finished(time.perf_counter_ns() - started, outcome)
+
+    async def publish(self, method: str, args: Sequence[Any]) -> None:
+        """Send a oneway call: published without a reply subject; awaits only the write."""
+        spec = self.spec.methods[method]
+        stats = self._stats[method]
+        started = time.perf_counter_ns()
+        outcome = "cancelled"
+        try:
+            if self._tracing is None:
+                await self._publish(spec, args, None)
+            else:
+                await self._traced(spec, args, self._publish)
+            outcome = "ok"
+        except AutonatsError as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            stats.finished(time.perf_counter_ns() - started, outcome)
+
+    async def _traced(
+        self,
+        spec: MethodSpec,
+        args: Sequence[Any],
+        send: Callable[[MethodSpec, Sequence[Any], dict[str, str]], Awaitable[Any]],
+    ) -> Any:
+        assert self._tracing is not None
+        carrier: dict[str, str] = {}
+        subject = self._subjects[spec.name]
+        with self._tracing.client_span(spec, subject, carrier) as span:
+            try:
+                result = await send(spec, args, carrier)
+            except BaseException as exc:
+                self._tracing.fail(span, exc)
+                raise
+            self._tracing.finish(span, 0)
+            return result
+
+    async def _call(
+        self, spec: MethodSpec, args: Sequence[Any], extra: dict[str, str] | None
+    ) -> Any:
         payload = self._encode(spec, args)
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -123,37 +197,38 @@ class Client:
         if outer is not None and outer.deadline < deadline:
             deadline = outer.deadline
         inbox = self._inbox or await self._start()
-        subject = self._subjects[method]
+        subject = self._subjects[spec.name]
         delay = _RETRY_FIRST
         while True:
             remaining = deadline - now
             if remaining <= 0:
-                raise TimeoutError(f"{self.spec.name}.{method}: deadline exceeded")
+                raise TimeoutError(f"{subject}: deadline exceeded before sending")
+            headers = {wire.TIMEOUT_HEADER: str(int(remaining * 1000))}
+            if extra:
+                headers.update(extra)
             token, reply_to, future = inbox.expect()
             timer = loop.call_at(deadline, _expire, future)
             try:
-                await self.nc.publish(
-                    subject,
-                    payload,
-                    reply=reply_to,
-                    headers={wire.TIMEOUT_HEADER: str(int(remaining * 1000))},
-                )
+                await self.nc.publish(subject, payload, reply=reply_to, headers=headers)
                 msg = await future
             except nats.errors.Error as exc:
                 raise nats_error(exc) from None
+            except TimeoutError:
+                raise TimeoutError(f"{subject}: no reply within the deadline") from None
             finally:
                 timer.cancel()
                 inbox.waiting.pop(token, None)
-            headers = msg.headers
-            if not headers:
+            reply_headers = msg.headers
+            if not reply_headers:
                 return self._decode(spec, msg.data)
-            if headers.get(wire.STATUS_HEADER) == "503" and not msg.data:
+            if reply_headers.get(wire.STATUS_HEADER) == "503" and not msg.data:
                 raise NoRespondersError(f"no handler serves {subject}")
-            error = self._error(headers, msg.data)
+            error = self._error(reply_headers, msg.data)
             if error is None:
                 return self._decode(spec, msg.data)
-            if not isinstance(error, RemoteError) or error.code != 503:
+            if not isinstance(error, OverloadedError):
                 raise error
+            # Shed requests were never started: retry with backoff within the deadline.
             now = loop.time()
             pause = min(delay * (0.5 + random.random()), deadline - now)
             if pause <= 0:
@@ -164,22 +239,21 @@ class Client:
                 raise error
             delay = min(delay * 2, _RETRY_MAX)
 
-    async def publish(self, method: str, args: Sequence[Any]) -> None:
-        """Send a oneway call: published without a reply subject, nothing is awaited but the write."""
-        spec = self.spec.methods[method]
+    async def _publish(
+        self, spec: MethodSpec, args: Sequence[Any], extra: dict[str, str] | None
+    ) -> None:
         payload = self._encode(spec, args)
         timeout = self.timeout or spec.timeout
         outer = _current.get()
         if outer is not None:
             timeout = min(timeout, outer.deadline - asyncio.get_running_loop().time())
             if timeout <= 0:
-                raise TimeoutError(f"{self.spec.name}.{method}: deadline exceeded")
+                raise TimeoutError(f"{self._subjects[spec.name]}: deadline exceeded")
+        headers = {wire.TIMEOUT_HEADER: str(int(timeout * 1000))}
+        if extra:
+            headers.update(extra)
         try:
-            await self.nc.publish(
-                self._subjects[method],
-                payload,
-                headers={wire.TIMEOUT_HEADER: str(int(timeout * 1000))},
-            )
+            await self.nc.publish(self._subjects[spec.name], payload, headers=headers)
         except nats.errors.Error as exc:
             raise nats_error(exc) from None
 
@@ -236,6 +310,16 @@ class Client:
         if code == 504:
             return TimeoutError(body.message or "deadline exceeded")
         return REMOTE_ERRORS.get(code, RemoteError)(code, body.message, type=body.type)
+
+
+def _outcome(exc: AutonatsError) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, NoRespondersError):
+        return "no_responders"
+    if isinstance(exc, RemoteError | ServiceError):
+        return str(exc.code)
+    return "error"
 
 
 def _service_error(cls: type[ServiceError], body: wire.ErrorBody) -> ServiceError:

@@ -39,6 +39,12 @@ def add_parser(commands: Any) -> None:
         help="default number of calls of a method one handler runs at once (default: 5)",
     )
     gen.add_argument(
+        "--tracing",
+        action="store_true",
+        help="wrap every call in OpenTelemetry client and server spans "
+        "(needs autonats[otel] at run time; without it no tracing code runs)",
+    )
+    gen.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 if a file on disk differs from what would be generated",
@@ -62,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
             if args.output
             else source.with_name(f"{source.stem}_nats.py")
         )
-        text = generate(file, timeout=args.timeout, concurrency=args.concurrency)
+        text = generate(
+            file,
+            timeout=args.timeout,
+            concurrency=args.concurrency,
+            tracing=args.tracing,
+        )
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if args.check:
             if current != text:
@@ -73,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
                 stale += 1
             continue
         if current != text:
-            target.write_text(text, encoding="utf-8")
+            try:
+                target.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(
+                    f"cannot write {target}: {exc.strerror or exc}"
+                ) from None
             print(f"wrote {target}")
         else:
             print(f"{target} is up to date")

@@ -65,7 +65,7 @@ def parse(
     """Read the interface file at ``path`` into the generator's model."""
     src = _load(Path(path), str(path))
     display = Path(path).name
-    renderer = _Renderer(src.module.__name__)
+    renderer = _Renderer(src.module.__name__, tracing=tracing)
     services = []
     seen_pascal: dict[str, str] = {}
     for cls, options, line in _find_services(src):
@@ -480,6 +480,7 @@ class _Renderer:
     """Renders types and values as source text, collecting the imports they need."""
 
     interface: str
+    tracing: bool = False
     modules: set[str] = field(default_factory=set)
 
     def module_ref(self, name: str) -> str:
@@ -559,6 +560,8 @@ class _Renderer:
             "import autonats.server",
         ]
         third += ["import autonats.spec", "import nats.aio.client"]
+        if self.tracing:
+            third.append("import autonats.tracing")
         for name in sorted(self.modules):
             top = name.partition(".")[0]
             if top in sys.stdlib_module_names:

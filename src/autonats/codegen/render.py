@@ -68,10 +68,10 @@ def render(module: model.Module, *, command: str) -> str:
         _spec(buf, service, module.errors)
         buf.add()
         buf.add()
-        _client(buf, service)
+        _client(buf, service, module.tracing)
         buf.add()
         buf.add()
-        _handler(buf, service)
+        _handler(buf, service, module.tracing)
     return buf.text()
 
 
@@ -170,7 +170,7 @@ def _args(method: model.Method) -> str:
     return f"({', '.join(names)})"
 
 
-def _client(buf: Buffer, service: model.Service) -> None:
+def _client(buf: Buffer, service: model.Service, tracing: bool) -> None:
     spec = _spec_name(service)
     buf.add(f"class {service.pascal}Client:")
     with buf.indent():
@@ -185,12 +185,26 @@ def _client(buf: Buffer, service: model.Service) -> None:
             buf.add('prefix: str = "autonats",')
         buf.add(") -> None:")
         with buf.indent():
-            _wrapped(
-                buf,
-                "self._client = autonats.client.Client(",
-                [f"nc, {spec}, timeout=timeout, prefix=prefix"],
-                ")",
-            )
+            if tracing:
+                _wrapped(
+                    buf,
+                    "self._client = autonats.client.Client(",
+                    [
+                        "nc",
+                        spec,
+                        "timeout=timeout",
+                        "prefix=prefix",
+                        "tracing=autonats.tracing.enabled()",
+                    ],
+                    ")",
+                )
+            else:
+                _wrapped(
+                    buf,
+                    "self._client = autonats.client.Client(",
+                    [f"nc, {spec}, timeout=timeout, prefix=prefix"],
+                    ")",
+                )
         for m in service.methods:
             buf.add()
             _wrapped(buf, f"async def {m.name}(", _signature(m), f") -> {m.returns}:")
@@ -209,7 +223,7 @@ def _client(buf: Buffer, service: model.Service) -> None:
                     buf.add("return result")
 
 
-def _handler(buf: Buffer, service: model.Service) -> None:
+def _handler(buf: Buffer, service: model.Service, tracing: bool) -> None:
     spec = _spec_name(service)
     buf.add(f"class {service.pascal}Handler(autonats.server.Handler):")
     with buf.indent():
@@ -237,6 +251,7 @@ def _handler(buf: Buffer, service: model.Service) -> None:
                     "concurrency=concurrency",
                     "queue_size=queue_size",
                     "prefix=prefix",
+                    *(["tracing=autonats.tracing.enabled()"] if tracing else []),
                 ],
                 ")",
             )

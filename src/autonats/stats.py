@@ -1,0 +1,107 @@
+"""Counters kept by every client and handler, per method.
+
+They cost a few integer increments per call, so they are always on. The
+``$SRV.STATS`` responder and the Prometheus collector only read them.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+__all__ = ["LATENCY_BUCKETS", "ClientStats", "EndpointStats", "Latency"]
+
+#: Upper bounds (seconds) of the latency histogram buckets; +Inf is implied.
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+_BOUNDS_NS = tuple(int(b * 1e9) for b in LATENCY_BUCKETS)
+
+
+@dataclass
+class Latency:
+    """A histogram of durations: ``counts[i]`` calls took at most ``LATENCY_BUCKETS[i]``
+    (and more than the bucket before); the last count is for longer calls."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    sum_ns: int = 0
+
+    def observe(self, ns: int) -> None:
+        """Record one duration in nanoseconds."""
+        self.counts[bisect.bisect_left(_BOUNDS_NS, ns)] += 1
+        self.sum_ns += ns
+
+
+@dataclass
+class EndpointStats:
+    """Counters of one method on one handler.
+
+    ``num_requests``, ``num_errors``, ``last_error`` and ``processing_time``
+    are the NATS Services API (ADR-32) endpoint stats. ``outcomes`` counts
+    replies by code (``"ok"`` or the error code as a string), ``capacity`` is
+    the number of free concurrency slots.
+    """
+
+    concurrency: int = 0
+    num_requests: int = 0
+    num_errors: int = 0
+    last_error: str = ""
+    processing_time: int = 0  # nanoseconds, summed over finished calls
+    in_flight: int = 0
+    queued: int = 0
+    shed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    latency: Latency = field(default_factory=Latency)
+
+    @property
+    def average_processing_time(self) -> int:
+        """Mean nanoseconds per finished call."""
+        return self.processing_time // self.num_requests if self.num_requests else 0
+
+    @property
+    def capacity(self) -> int:
+        """Free concurrency slots (what an autoscaler should watch: few means busy)."""
+        return max(self.concurrency - self.in_flight, 0)
+
+    def finished(self, duration_ns: int, code: int, message: str) -> None:
+        """Record a finished request; ``code`` 0 means success."""
+        self.num_requests += 1
+        self.processing_time += duration_ns
+        self.latency.observe(duration_ns)
+        key = str(code) if code else "ok"
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+        if code:
+            self.num_errors += 1
+            self.last_error = f"{code}:{message}"
+
+
+@dataclass
+class ClientStats:
+    """Counters of one method on one client: calls by outcome and their latency.
+
+    Outcomes are ``"ok"``, an error code as a string (``"404"``, ``"503"``),
+    ``"timeout"``, ``"no_responders"`` or ``"error"`` (connection, encoding).
+    """
+
+    in_flight: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    latency: Latency = field(default_factory=Latency)
+
+    def finished(self, duration_ns: int, outcome: str) -> None:
+        """Record a finished call."""
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.latency.observe(duration_ns)
