@@ -53,6 +53,17 @@ USER_SERVICE = autonats.spec.build(
 class UserClient:
     """Calls service ``user`` over NATS."""
 
+    _call_get_by_id: autonats.client.Call[models.User]
+    _call_get_all: autonats.client.Call[list[models.User]]
+    _call_delete_all: autonats.client.Call[None]
+    _call_touch: autonats.client.Publish
+    _call_rebuild: autonats.client.Call[int]
+    _call_create: autonats.client.Call[models.User]
+    _call_search: autonats.client.Call[tuple[models.User, ...]]
+    _call_stats: autonats.client.Call[models.Stats]
+    _call_profile: autonats.client.Call[models.Profile]
+    _call_sleep: autonats.client.Call[float]
+
     def __init__(
         self,
         nc: nats.aio.client.Client,
@@ -63,24 +74,31 @@ class UserClient:
         self._client = autonats.client.Client(
             nc, USER_SERVICE, timeout=timeout, prefix=prefix
         )
+        self._call_get_by_id = autonats.client.Call(self._client, "get_by_id")
+        self._call_get_all = autonats.client.Call(self._client, "get_all")
+        self._call_delete_all = autonats.client.Call(self._client, "delete_all")
+        self._call_touch = autonats.client.Publish(self._client, "touch")
+        self._call_rebuild = autonats.client.Call(self._client, "rebuild")
+        self._call_create = autonats.client.Call(self._client, "create")
+        self._call_search = autonats.client.Call(self._client, "search")
+        self._call_stats = autonats.client.Call(self._client, "stats")
+        self._call_profile = autonats.client.Call(self._client, "profile")
+        self._call_sleep = autonats.client.Call(self._client, "sleep")
 
     async def get_by_id(self, id: str) -> models.User:
-        result: models.User = await self._client.call("get_by_id", (id,))
-        return result
+        return await self._call_get_by_id(id)
 
     async def get_all(self) -> list[models.User]:
-        result: list[models.User] = await self._client.call("get_all", ())
-        return result
+        return await self._call_get_all()
 
     async def delete_all(self) -> None:
-        await self._client.call("delete_all", ())
+        await self._call_delete_all()
 
     async def touch(self, id: str) -> None:
-        await self._client.publish("touch", (id,))
+        await self._call_touch(id)
 
     async def rebuild(self, full: bool = False) -> int:
-        result: int = await self._client.call("rebuild", (full,))
-        return result
+        return await self._call_rebuild(full)
 
     async def create(
         self,
@@ -91,30 +109,21 @@ class UserClient:
         address: models.Address | None = None,
         tags: frozenset[str] = frozenset(),
     ) -> models.User:
-        result: models.User = await self._client.call(
-            "create", (name, email, role, address, tags)
-        )
-        return result
+        return await self._call_create(name, email, role, address, tags)
 
     async def search(
         self, query: str, limit: int = 10, roles: set[models.Role] | None = None
     ) -> tuple[models.User, ...]:
-        result: tuple[models.User, ...] = await self._client.call(
-            "search", (query, limit, roles)
-        )
-        return result
+        return await self._call_search(query, limit, roles)
 
     async def stats(self) -> models.Stats:
-        result: models.Stats = await self._client.call("stats", ())
-        return result
+        return await self._call_stats()
 
     async def profile(self, profile: models.Profile) -> models.Profile:
-        result: models.Profile = await self._client.call("profile", (profile,))
-        return result
+        return await self._call_profile(profile)
 
     async def sleep(self, seconds: float) -> float:
-        result: float = await self._client.call("sleep", (seconds,))
-        return result
+        return await self._call_sleep(seconds)
 
 
 class UserHandler(autonats.server.Handler):
@@ -153,6 +162,11 @@ INVENTORY_SERVICE = autonats.spec.build(
 class InventoryClient:
     """Calls service ``inventory`` over NATS."""
 
+    _call_reserve: autonats.client.Call[dict[str, int | str]]
+    _call_locate: autonats.client.Call[list[models.Point]]
+    _call_schedule: autonats.client.Call[datetime.datetime]
+    _call_blob: autonats.client.Call[bytes]
+
     def __init__(
         self,
         nc: nats.aio.client.Client,
@@ -163,20 +177,20 @@ class InventoryClient:
         self._client = autonats.client.Client(
             nc, INVENTORY_SERVICE, timeout=timeout, prefix=prefix
         )
+        self._call_reserve = autonats.client.Call(self._client, "reserve")
+        self._call_locate = autonats.client.Call(self._client, "locate")
+        self._call_schedule = autonats.client.Call(self._client, "schedule")
+        self._call_blob = autonats.client.Call(self._client, "blob")
 
     async def reserve(
         self, sku: uuid.UUID, quantity: int, price: decimal.Decimal
     ) -> dict[str, int | str]:
-        result: dict[str, int | str] = await self._client.call(
-            "reserve", (sku, quantity, price)
-        )
-        return result
+        return await self._call_reserve(sku, quantity, price)
 
     async def locate(
         self, near: models.Point, priority: models.Priority = models.Priority.LOW
     ) -> list[models.Point]:
-        result: list[models.Point] = await self._client.call("locate", (near, priority))
-        return result
+        return await self._call_locate(near, priority)
 
     async def schedule(
         self,
@@ -185,14 +199,10 @@ class InventoryClient:
         every: datetime.timedelta | None,
         mode: typing.Literal["once", "repeat"] = "once",
     ) -> datetime.datetime:
-        result: datetime.datetime = await self._client.call(
-            "schedule", (day, at, every, mode)
-        )
-        return result
+        return await self._call_schedule(day, at, every, mode)
 
     async def blob(self, data: bytes, checksum: int | str | None = None) -> bytes:
-        result: bytes = await self._client.call("blob", (data, checksum))
-        return result
+        return await self._call_blob(data, checksum)
 
 
 class InventoryHandler(autonats.server.Handler):

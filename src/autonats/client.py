@@ -9,7 +9,7 @@ import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 import nats.aio.client
@@ -34,7 +34,9 @@ from autonats.spec import MethodSpec, ServiceSpec, error_fields
 from autonats.stats import ClientStats
 from autonats.tracing import Tracing
 
-__all__ = ["Client"]
+__all__ = ["Call", "Client", "Publish"]
+
+R = TypeVar("R")
 
 # Backoff for requests a handler shed with 503 (never started, so safe to retry).
 _RETRY_FIRST = 0.005
@@ -131,8 +133,11 @@ class Client:
 
     async def call(self, method: str, args: Sequence[Any]) -> Any:
         """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
-        spec = self.spec.methods[method]
-        stats = self._stats[method]
+        return await self._invoke(self.spec.methods[method], self._stats[method], args)
+
+    async def _invoke(
+        self, spec: MethodSpec, stats: ClientStats, args: Sequence[Any]
+    ) -> Any:
         stats.in_flight += 1
         started = time.perf_counter_ns()
         outcome = "cancelled"
@@ -152,8 +157,11 @@ class Client:
 
     async def publish(self, method: str, args: Sequence[Any]) -> None:
         """Send a oneway call: published without a reply subject; awaits only the write."""
-        spec = self.spec.methods[method]
-        stats = self._stats[method]
+        await self._send(self.spec.methods[method], self._stats[method], args)
+
+    async def _send(
+        self, spec: MethodSpec, stats: ClientStats, args: Sequence[Any]
+    ) -> None:
         started = time.perf_counter_ns()
         outcome = "cancelled"
         try:
@@ -310,6 +318,38 @@ class Client:
         if code == 504:
             return TimeoutError(body.message or "deadline exceeded")
         return REMOTE_ERRORS.get(code, RemoteError)(code, body.message, type=body.type)
+
+
+class Call(Generic[R]):
+    """One request/reply method of a :class:`Client`, typed by its result.
+
+    Generated clients hold one per method: ``await call(*args)``.
+    """
+
+    __slots__ = ("_client", "_spec", "_stats")
+
+    def __init__(self, client: Client, method: str) -> None:
+        self._client = client
+        self._spec = client.spec.methods[method]
+        self._stats = client.stats()[method]
+
+    async def __call__(self, *args: Any) -> R:
+        result: R = await self._client._invoke(self._spec, self._stats, args)
+        return result
+
+
+class Publish:
+    """One oneway method of a :class:`Client`: ``await publish(*args)``."""
+
+    __slots__ = ("_client", "_spec", "_stats")
+
+    def __init__(self, client: Client, method: str) -> None:
+        self._client = client
+        self._spec = client.spec.methods[method]
+        self._stats = client.stats()[method]
+
+    async def __call__(self, *args: Any) -> None:
+        await self._client._send(self._spec, self._stats, args)
 
 
 def _outcome(exc: AutonatsError) -> str:

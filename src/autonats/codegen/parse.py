@@ -9,8 +9,8 @@ from __future__ import annotations
 import ast
 import enum
 import importlib
+import importlib.util
 import inspect
-import json
 import re
 import sys
 import traceback
@@ -70,6 +70,12 @@ def parse(
     seen_pascal: dict[str, str] = {}
     for cls, options, line in _find_services(src):
         service = _service(src, renderer, cls, options, line, timeout, concurrency)
+        if not service.pascal.isidentifier() or not service.pascal[0].isalpha():
+            raise src.error(
+                f"service name {service.name!r} cannot name the generated classes "
+                f"({service.pascal}Client): start it with a letter",
+                line,
+            )
         other = seen_pascal.get(service.pascal)
         if other is not None:
             raise src.error(
@@ -127,14 +133,10 @@ def _load(path: Path, display: str) -> _Source:
         sys.path.insert(0, root_text)
     existing = sys.modules.get(name)
     try:
-        if (
-            existing is not None
-            and getattr(existing, "__file__", None)
-            and Path(existing.__file__ or "").resolve() == path.resolve()
-        ):
+        if existing is not None and _same_file(existing, path):
             module = existing
         else:
-            module = importlib.import_module(name)
+            module = _import_file(name, path)
     except DeclarationError as exc:
         line = _failing_line(exc, path)
         raise DeclarationError(exc.message, file=display, line=line) from None
@@ -145,6 +147,29 @@ def _load(path: Path, display: str) -> _Source:
             line=_failing_line(exc, path),
         ) from None
     return _Source(path, display, module, tree, text.splitlines())
+
+
+def _same_file(module: types.ModuleType, path: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return bool(file) and Path(file or "").resolve() == path.resolve()
+
+
+def _import_file(name: str, path: Path) -> types.ModuleType:
+    """Import ``path`` as module ``name``, even when another file of that name was
+    imported before (two interfaces called api.py in different folders)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    if "." in name:
+        importlib.import_module(name.rpartition(".")[0])  # the parent packages
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def _failing_line(exc: BaseException, path: Path) -> int:
@@ -534,23 +559,27 @@ class _Renderer:
         raise _Unrenderable(f"type {tp!r} cannot be written in generated code")
 
     def value(self, v: Any) -> str:
+        """``v`` as a literal the way ruff format writes it, or raise _Unrenderable."""
         if isinstance(v, enum.Enum):
             return f"{self.ref(type(v))}.{v.name}"
-        if isinstance(v, str):
-            return json.dumps(v, ensure_ascii=False)
-        if (isinstance(v, tuple | frozenset) and all(_plain(x) for x in v)) or _plain(
-            v
-        ):
+        if v is None or isinstance(v, bool):
+            return repr(v)
+        if isinstance(v, int | float):
             text = repr(v)
-        else:
-            raise _Unrenderable(repr(v))
-        try:
-            if ast.literal_eval(text) != v:
+            if text in ("inf", "-inf", "nan"):
                 raise _Unrenderable(text)
-        except (ValueError, SyntaxError):
-            if not (isinstance(v, frozenset) and text.startswith("frozenset(")):
-                raise _Unrenderable(text) from None
-        return text
+            return text
+        if isinstance(v, str | bytes):
+            return _quoted(v)
+        if isinstance(v, tuple):
+            items = [self.value(x) for x in v]
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        if isinstance(v, frozenset):
+            if not v:
+                return "frozenset()"
+            items = sorted(self.value(x) for x in v)  # sorted: the output must not vary
+            return f"frozenset({{{', '.join(items)}}})"
+        raise _Unrenderable(repr(v))
 
     def import_groups(self) -> tuple[tuple[str, ...], ...]:
         stdlib, local = [], []
@@ -590,7 +619,16 @@ def _installed(name: str) -> bool:
     return "site-packages" in file or "dist-packages" in file
 
 
-def _plain(v: Any) -> bool:
-    return v is None or (
-        isinstance(v, bool | int | float | str | bytes) and not isinstance(v, enum.Enum)
-    )
+def _quoted(v: str | bytes) -> str:
+    """A str or bytes literal with ruff format's quotes: double unless that needs
+    more escapes than single."""
+    text = repr(v)
+    prefix = "b" if isinstance(v, bytes) else ""
+    body = text[len(prefix) + 1 : -1]
+    if text[len(prefix)] == '"':  # repr chose double quotes: v has ' and no "
+        return text
+    if "\\'" in body:  # v has both kinds of quote: keep repr's choice
+        return text
+    if '"' in body:
+        return text  # single quotes avoid escaping the double ones
+    return f'{prefix}"{body}"'

@@ -61,7 +61,7 @@ def render(module: model.Module, *, command: str) -> str:
             f"{service.pascal}Client",
             f"{service.pascal}Handler",
         ]
-    _wrapped(buf, "__all__ = [", [_str(n) for n in sorted(names)], "]")
+    _exploded(buf, "__all__ = [", [_str(n) for n in sorted(names)], "]")
     for service in module.services:
         buf.add()
         buf.add()
@@ -93,6 +93,190 @@ def _upper_snake(pascal: str) -> str:
     return "".join(out)
 
 
+# -- layout: the few shapes of ruff format's output that generated code uses --
+
+
+def _wrapped(buf: Buffer, head: str, parts: list[str], tail: str) -> None:
+    """A call or signature: ``head`` + parts + ``tail`` laid out as ``ruff format`` would.
+
+    ``head`` ends with an opening bracket and ``tail`` starts with its closing
+    one. Too long for one line, the parts go on one indented line if they fit
+    there, else one per line with a trailing comma.
+    """
+    one_line = head + ", ".join(parts) + tail
+    if buf.fits(one_line):
+        buf.add(one_line)
+        return
+    buf.add(head)
+    with buf.indent():
+        joined = ", ".join(parts)
+        if buf.fits(joined) and parts[-1] not in ("*", "/"):
+            buf.add(joined)
+        else:
+            for part in parts:
+                buf.add(part + ",")
+    buf.add(tail)
+
+
+def _exploded(buf: Buffer, head: str, items: list[str], tail: str) -> None:
+    """A list or dict display: one line if it fits, else one item per line."""
+    one_line = head + ", ".join(items) + tail
+    if buf.fits(one_line):
+        buf.add(one_line)
+        return
+    buf.add(head)
+    with buf.indent():
+        for item in items:
+            buf.add(item + ",")
+    buf.add(tail)
+
+
+def _def(buf: Buffer, name: str, params: list[str], returns: str) -> None:
+    """``async def name(params) -> returns:`` laid out as ruff format would."""
+    head = f"async def {name}("
+    tail = f") -> {returns}:"
+    if buf.fits(head + ", ".join(params) + tail):
+        buf.add(head + ", ".join(params) + tail)
+        return
+    buf.add(head)
+    with buf.indent():
+        joined = ", ".join(params)
+        if len(params) > 1 and buf.fits(joined) and params[-1] not in ("*", "/"):
+            buf.add(joined)
+        else:  # a lone parameter gets a trailing comma when split
+            for part in params:
+                buf.add(part + ",")
+    _return_annotation(buf, returns)
+
+
+class _Type:
+    """A rendered annotation as a tree: ``head[args]``, a union, or an atom."""
+
+    def __init__(self, head: str, args: list[_Type] | None = None, union: bool = False):
+        self.head = head
+        self.args = args or []
+        self.union = union
+        self.subscript = args is not None and not union
+
+    def __str__(self) -> str:
+        if self.union:
+            return " | ".join(str(a) for a in self.args)
+        if self.subscript:
+            return f"{self.head}[{', '.join(str(a) for a in self.args)}]"
+        return self.head
+
+
+def _parse_type(text: str) -> _Type:
+    members = _top_level_split(text, " | ")
+    if len(members) > 1:
+        return _Type("", [_parse_type(m) for m in members], union=True)
+    opening = _top_level_find(text, "[")
+    if opening > 0 and text.endswith("]"):
+        inner = text[opening + 1 : -1]
+        return _Type(
+            text[:opening], [_parse_type(a) for a in _top_level_split(inner, ", ")]
+        )
+    return _Type(text)
+
+
+def _top_level_find(text: str, char: str) -> int:
+    quote = ""
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote and text[i - 1] != "\\" else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == char:
+            return i
+    return -1
+
+
+def _top_level_split(text: str, separator: str) -> list[str]:
+    """Split ``text`` at ``separator`` outside brackets and string literals."""
+    parts, depth, start, i, quote = [], 0, 0, 0, ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            i += len(separator)
+            start = i
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _type(buf: Buffer, head: str, node: _Type, tail: str) -> None:
+    """``head`` + the type + ``tail``, split inside its brackets the way ruff does."""
+    if buf.fits(f"{head}{node}{tail}"):
+        buf.add(f"{head}{node}{tail}")
+        return
+    if node.union:
+        for i, member in enumerate(node.args):
+            _type(
+                buf,
+                head if i == 0 else "| ",
+                member,
+                tail if i == len(node.args) - 1 else "",
+            )
+        return
+    if not node.subscript:
+        buf.add(f"{head}{node}{tail}")
+        return
+    buf.add(f"{head}{node.head}[")
+    with buf.indent():
+        if len(node.args) == 1:
+            _type(buf, "", node.args[0], "")
+        elif buf.fits(", ".join(str(a) for a in node.args)):
+            buf.add(", ".join(str(a) for a in node.args))
+        else:
+            for arg in node.args:
+                _type(buf, "", arg, ",")
+    buf.add(f"]{tail}")
+
+
+def _return_annotation(buf: Buffer, returns: str) -> None:
+    """The ``) -> returns:`` line of a split signature."""
+    node = _parse_type(returns)
+    if node.union and not buf.fits(f") -> {returns}:"):
+        buf.add(") -> (")
+        with buf.indent():
+            _type(buf, "", node, "")
+        buf.add("):")
+        return
+    _type(buf, ") -> ", node, ":")
+
+
+def _annotated(buf: Buffer, name: str, annotation: str) -> None:
+    """A class-level ``name: annotation`` declaration."""
+    _type(buf, f"{name}: ", _parse_type(annotation), "")
+
+
+def _assign_call(buf: Buffer, target: str, func: str, args: list[str]) -> None:
+    """``target = func(args)``, parenthesising the right side when even its head is long."""
+    if buf.fits(f"{target} = {func}("):
+        _wrapped(buf, f"{target} = {func}(", args, ")")
+        return
+    buf.add(f"{target} = (")
+    with buf.indent():
+        _wrapped(buf, f"{func}(", args, ")")
+    buf.add(")")
+
+
+# -- the generated pieces -------------------------------------------------------
+
+
 def _spec(
     buf: Buffer, service: model.Service, errors: tuple[model.ErrorRef, ...]
 ) -> None:
@@ -103,24 +287,21 @@ def _spec(
         buf.add(f"version={_str(service.version)},")
         if service.metadata:
             items = [f"{_str(k)}: {_str(v)}" for k, v in service.metadata]
-            _wrapped(buf, "metadata={", items, "},")
+            _exploded(buf, "metadata={", items, "},")
         buf.add("methods={")
         with buf.indent():
             for m in service.methods:
-                opts = f"timeout={m.timeout!r}, concurrency={m.concurrency!r}"
+                opts = [f"timeout={m.timeout!r}", f"concurrency={m.concurrency!r}"]
                 if m.oneway:
-                    opts += ", oneway=True"
+                    opts.append("oneway=True")
                 if m.durable:
-                    opts += ", durable=True"
+                    opts.append("durable=True")
                 _wrapped(
-                    buf,
-                    f"{_str(m.name)}: autonats.declare.MethodOptions(",
-                    opts.split(", "),
-                    "),",
+                    buf, f"{_str(m.name)}: autonats.declare.MethodOptions(", opts, "),"
                 )
         buf.add("},")
         if errors:
-            _wrapped(buf, "errors=[", [e.ref for e in errors], "],")
+            _exploded(buf, "errors=[", [e.ref for e in errors], "],")
     buf.add(")")
 
 
@@ -141,33 +322,9 @@ def _signature(method: model.Method) -> list[str]:
     return parts
 
 
-def _wrapped(buf: Buffer, head: str, parts: list[str], tail: str) -> None:
-    """``head`` + parts + ``tail`` laid out as ``ruff format`` would (88 columns).
-
-    ``head`` ends with an opening bracket and ``tail`` starts with its closing one.
-    """
-    one_line = head + ", ".join(parts) + tail
-    if buf.fits(one_line):
-        buf.add(one_line)
-        return
-    buf.add(head)
-    with buf.indent():
-        joined = ", ".join(parts)
-        if buf.fits(joined) and parts[-1] not in ("*", "/"):
-            buf.add(joined)
-        else:
-            for part in parts:
-                buf.add(part + ",")
-    buf.add(tail)
-
-
-def _args(method: model.Method) -> str:
-    names = [p.name for p in method.params]
-    if not names:
-        return "()"
-    if len(names) == 1:
-        return f"({names[0]},)"
-    return f"({', '.join(names)})"
+def _attribute(method: model.Method) -> str:
+    # Methods never start with "_", so "_call_<name>" cannot clash with "_client".
+    return f"_call_{method.name}"
 
 
 def _client(buf: Buffer, service: model.Service, tracing: bool) -> None:
@@ -175,6 +332,12 @@ def _client(buf: Buffer, service: model.Service, tracing: bool) -> None:
     buf.add(f"class {service.pascal}Client:")
     with buf.indent():
         buf.add(f'"""Calls service ``{service.name}`` over NATS."""')
+        buf.add()
+        for m in service.methods:
+            if m.oneway:
+                buf.add(f"{_attribute(m)}: autonats.client.Publish")
+            else:
+                _annotated(buf, _attribute(m), f"autonats.client.Call[{m.returns}]")
         buf.add()
         buf.add("def __init__(")
         with buf.indent():
@@ -185,42 +348,25 @@ def _client(buf: Buffer, service: model.Service, tracing: bool) -> None:
             buf.add('prefix: str = "autonats",')
         buf.add(") -> None:")
         with buf.indent():
+            args = ["nc", spec, "timeout=timeout", "prefix=prefix"]
             if tracing:
-                _wrapped(
+                args.append("tracing=autonats.tracing.enabled()")
+            _assign_call(buf, "self._client", "autonats.client.Client", args)
+            for m in service.methods:
+                kind = "Publish" if m.oneway else "Call"
+                _assign_call(
                     buf,
-                    "self._client = autonats.client.Client(",
-                    [
-                        "nc",
-                        spec,
-                        "timeout=timeout",
-                        "prefix=prefix",
-                        "tracing=autonats.tracing.enabled()",
-                    ],
-                    ")",
-                )
-            else:
-                _wrapped(
-                    buf,
-                    "self._client = autonats.client.Client(",
-                    [f"nc, {spec}, timeout=timeout, prefix=prefix"],
-                    ")",
+                    f"self.{_attribute(m)}",
+                    f"autonats.client.{kind}",
+                    ["self._client", _str(m.name)],
                 )
         for m in service.methods:
             buf.add()
-            _wrapped(buf, f"async def {m.name}(", _signature(m), f") -> {m.returns}:")
+            _def(buf, m.name, _signature(m), m.returns)
             with buf.indent():
-                verb = "publish" if m.oneway else "call"
-                call_args = [_str(m.name), _args(m)]
-                if m.returns == "None":
-                    _wrapped(buf, f"await self._client.{verb}(", call_args, ")")
-                else:
-                    _wrapped(
-                        buf,
-                        f"result: {m.returns} = await self._client.{verb}(",
-                        call_args,
-                        ")",
-                    )
-                    buf.add("return result")
+                verb = "await" if m.returns == "None" else "return await"
+                names = [p.name for p in m.params]
+                _wrapped(buf, f"{verb} self.{_attribute(m)}(", names, ")")
 
 
 def _handler(buf: Buffer, service: model.Service, tracing: bool) -> None:
@@ -242,16 +388,13 @@ def _handler(buf: Buffer, service: model.Service, tracing: bool) -> None:
             buf.add('prefix: str = "autonats",')
         buf.add(") -> None:")
         with buf.indent():
-            _wrapped(
-                buf,
-                "super().__init__(",
-                [
-                    "nc",
-                    "impl",
-                    "concurrency=concurrency",
-                    "queue_size=queue_size",
-                    "prefix=prefix",
-                    *(["tracing=autonats.tracing.enabled()"] if tracing else []),
-                ],
-                ")",
-            )
+            args = [
+                "nc",
+                "impl",
+                "concurrency=concurrency",
+                "queue_size=queue_size",
+                "prefix=prefix",
+            ]
+            if tracing:
+                args.append("tracing=autonats.tracing.enabled()")
+            _wrapped(buf, "super().__init__(", args, ")")
