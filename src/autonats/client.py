@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import random
 import time
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
@@ -16,7 +17,8 @@ import nats.aio.client
 import nats.aio.msg
 import nats.aio.subscription
 import nats.errors
-from autonats import codec, wire
+import nats.js
+from autonats import codec, durable, wire
 from autonats._translate import nats_error
 from autonats.context import _current
 from autonats.errors import (
@@ -125,6 +127,8 @@ class Client:
         self._subjects = {name: m.subject(prefix) for name, m in spec.methods.items()}
         self._stats = {name: ClientStats() for name in spec.methods}
         self._inbox: _Inbox | None = None
+        self._js: nats.js.JetStreamContext | None = None
+        self._streams_checked = False
         clients.add(self)
 
     def stats(self) -> dict[str, ClientStats]:
@@ -260,8 +264,31 @@ class Client:
         headers = {wire.TIMEOUT_HEADER: str(int(timeout * 1000))}
         if extra:
             headers.update(extra)
+        if spec.durable:
+            await self._publish_durable(spec, payload, headers, timeout)
+            return
         try:
             await self.nc.publish(self._subjects[spec.name], payload, headers=headers)
+        except nats.errors.Error as exc:
+            raise nats_error(exc) from None
+
+    async def _publish_durable(
+        self, spec: MethodSpec, payload: bytes, headers: dict[str, str], timeout: float
+    ) -> None:
+        """Publish to JetStream and wait until the stream has stored the call."""
+        headers[durable.MSG_ID_HEADER] = uuid.uuid4().hex
+        js = self._js or self.nc.jetstream()
+        self._js = js
+        if not self._streams_checked:
+            try:
+                await durable.ensure_streams(js, self.spec, self.prefix)
+            except nats.errors.Error as exc:
+                raise nats_error(exc) from None
+            self._streams_checked = True
+        try:
+            await js.publish(
+                self._subjects[spec.name], payload, timeout=timeout, headers=headers
+            )
         except nats.errors.Error as exc:
             raise nats_error(exc) from None
 
@@ -315,9 +342,14 @@ class Client:
         declared = self.spec.errors.get(body.type)
         if declared is not None:
             return _service_error(declared, body)
-        if code == 504:
+        # Only the handler's own 503/504 mean "not started" / "deadline": an
+        # undeclared error that merely uses those codes must not be retried.
+        if code == 504 and body.type in ("DeadlineExceeded", ""):
             return TimeoutError(body.message or "deadline exceeded")
-        return REMOTE_ERRORS.get(code, RemoteError)(code, body.message, type=body.type)
+        cls = REMOTE_ERRORS.get(code, RemoteError)
+        if cls is OverloadedError and body.type not in ("Overloaded", ""):
+            cls = RemoteError
+        return cls(code, body.message, type=body.type)
 
 
 class Call(Generic[R]):

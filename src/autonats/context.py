@@ -21,6 +21,11 @@ class Call:
     deadline: float
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def message_id(self) -> str:
+        """The id of a durable oneway call (the same on every redelivery), else ""."""
+        return self.headers.get("Nats-Msg-Id", "")
+
 
 _current: ContextVar[Call | None] = ContextVar("autonats_call", default=None)
 

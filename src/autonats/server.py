@@ -12,10 +12,11 @@ import asyncio
 import collections
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 import nats.aio.client
@@ -26,41 +27,40 @@ from autonats import codec, wire
 from autonats.context import Call, _current
 from autonats.errors import EncodeError, ServiceError
 from autonats.spec import DEFAULT_QUEUE, MethodSpec, ServiceSpec, error_fields
+from autonats.stats import EndpointStats
+from autonats.tracing import Tracing, current_trace_id
+
+if TYPE_CHECKING:
+    from autonats.durable import DurableConsumer
 
 __all__ = ["EndpointStats", "Handler"]
 
 log = logging.getLogger("autonats.server")
 
-
-@dataclass
-class EndpointStats:
-    """Counters of one method on one handler (the ADR-32 ``$SRV.STATS`` endpoint fields)."""
-
-    num_requests: int = 0
-    num_errors: int = 0
-    last_error: str = ""
-    processing_time: int = 0  # nanoseconds, summed over finished calls
-    in_flight: int = 0
-    queued: int = 0
-    shed: int = 0
-
-    @property
-    def average_processing_time(self) -> int:
-        """Mean nanoseconds per finished call."""
-        return self.processing_time // self.num_requests if self.num_requests else 0
+#: Every handler of this process, for the metrics collector.
+handlers: weakref.WeakSet[Handler] = weakref.WeakSet()
 
 
 class _Reply(Exception):
-    """An error reply decided while serving a call (code, message, body)."""
+    """An error reply decided while serving a call (code, message, body).
+
+    ``cause`` is the implementation's exception, for the log only.
+    """
 
     def __init__(
-        self, code: int, message: str, kind: str, fields: dict[str, Any] | None = None
+        self,
+        code: int,
+        message: str,
+        kind: str,
+        fields: dict[str, Any] | None = None,
+        cause: BaseException | None = None,
     ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.kind = kind
         self.fields = fields or {}
+        self.cause = cause
 
 
 @dataclass(eq=False)
@@ -74,6 +74,7 @@ class _Endpoint:
         default_factory=collections.deque
     )
     sub: nats.aio.subscription.Subscription | None = None
+    consumer: DurableConsumer | None = None  # durable oneway methods pull instead
 
 
 class Handler:
@@ -84,7 +85,8 @@ class Handler:
 
     ``concurrency`` caps every method's simultaneous calls (default: each
     method's own, 5 unless declared); ``queue_size`` caps the requests waiting
-    for a slot per method before the handler sheds with 503.
+    for a slot per method before the handler sheds with 503. ``tracing``
+    (see :mod:`autonats.tracing`) wraps every call in a server span.
     """
 
     spec: ClassVar[ServiceSpec]
@@ -102,6 +104,8 @@ class Handler:
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = wire.DEFAULT_PREFIX,
+        tracing: Tracing | None = None,
+        metadata: collections.abc.Mapping[str, str] | None = None,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, not {concurrency!r}")
@@ -111,6 +115,7 @@ class Handler:
         self.nc = nc
         self.impl = impl
         self.prefix = prefix
+        self._tracing = tracing
         self.started: float | None = None  # time.time() of run()
         self._endpoints: dict[str, _Endpoint] = {}
         for name, method in spec.methods.items():
@@ -120,16 +125,23 @@ class Handler:
                     f"{type(impl).__name__} does not implement {spec.name}.{name}: "
                     f"add 'async def {name}(...)'"
                 )
+            limit = concurrency or method.concurrency
             self._endpoints[name] = _Endpoint(
                 spec=method,
                 impl=bound,
-                limit=concurrency or method.concurrency,
+                limit=limit,
                 queue_size=DEFAULT_QUEUE if queue_size is None else queue_size,
+                stats=EndpointStats(concurrency=limit),
             )
+        handlers.add(self)
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._running = False
+        from autonats.service_api import ServiceResponder  # it imports this module
+
+        #: The ADR-32 ($SRV) side of this handler; ``service.id`` is its instance id.
+        self.service = ServiceResponder(self, metadata)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -138,6 +150,12 @@ class Handler:
         if self._running:
             return
         for ep in self._endpoints.values():
+            if ep.spec.durable:
+                from autonats.durable import DurableConsumer
+
+                ep.consumer = DurableConsumer(self, ep)
+                await ep.consumer.start()
+                continue
 
             async def on_message(msg: nats.aio.msg.Msg, ep: _Endpoint = ep) -> None:
                 self._accept(ep, msg)
@@ -145,8 +163,13 @@ class Handler:
             ep.sub = await self.nc.subscribe(
                 ep.spec.subject(self.prefix), queue=wire.QUEUE_GROUP, cb=on_message
             )
-        await self.nc.flush()
         self.started = time.time()
+        await self.service.start()
+        # nats-py writes flush()'s PING straight to the socket while SUBs may still
+        # wait in its pending buffer, so one PONG does not prove the server has
+        # them. By the second round trip the buffer has been written.
+        await self.nc.flush()
+        await self.nc.flush()
         self._running = True
 
     async def shutdown(self) -> None:
@@ -158,7 +181,10 @@ class Handler:
         if not self._running:
             return
         self._running = False
+        await self.service.stop()
         for ep in self._endpoints.values():
+            if ep.consumer is not None:
+                await ep.consumer.stop()
             if ep.sub is not None:
                 try:
                     await ep.sub.drain()  # type: ignore[no-untyped-call]
@@ -168,6 +194,10 @@ class Handler:
                     )
                 ep.sub = None
         await self._idle.wait()
+        for ep in self._endpoints.values():
+            if ep.consumer is not None:
+                await ep.consumer.close()
+                ep.consumer = None
 
     async def __aenter__(self) -> Handler:
         await self.run()
@@ -180,6 +210,11 @@ class Handler:
         tb: TracebackType | None,
     ) -> None:
         await self.shutdown()
+
+    @property
+    def running(self) -> bool:
+        """True between run() and shutdown()."""
+        return self._running
 
     def stats(self) -> dict[str, EndpointStats]:
         """Live counters per method name."""
@@ -197,8 +232,7 @@ class Handler:
             stats.queued = len(ep.pending)
         else:
             stats.shed += 1
-            stats.num_requests += 1
-            self._count_error(ep, 503, "overloaded")
+            stats.finished(0, 503, "overloaded")
             if msg.reply:
                 self._spawn(self._send_error(msg, _overloaded(ep)))
             else:
@@ -227,7 +261,17 @@ class Handler:
         self, ep: _Endpoint, msg: nats.aio.msg.Msg, arrived: float
     ) -> None:
         try:
-            await self._handle(ep, msg, arrived)
+            if self._tracing is None:
+                await self._handle(ep, msg, arrived)
+            else:
+                headers = msg.headers or {}
+                tracing = self._tracing
+                with tracing.server_span(ep.spec, msg.subject, headers) as span:
+                    failure = await self._handle(ep, msg, arrived)
+                    if failure is None:
+                        tracing.finish(span, 0)
+                    else:
+                        tracing.finish(span, failure.code, failure.cause)
         except Exception:  # never let one call take the handler down
             log.exception("%s.%s: unexpected failure", ep.spec.service, ep.spec.name)
         finally:
@@ -239,7 +283,8 @@ class Handler:
 
     async def _handle(
         self, ep: _Endpoint, msg: nats.aio.msg.Msg, arrived: float
-    ) -> None:
+    ) -> _Reply | None:
+        """Serve one request; return the error reply it got, if any."""
         spec = ep.spec
         loop = asyncio.get_running_loop()
         headers = msg.headers or {}
@@ -254,34 +299,27 @@ class Handler:
             _current.set(Call(spec.service, spec.name, deadline, headers))
             result = await _run_until(loop, deadline, ep, values)
             body = b"" if spec.oneway else _encode_result(spec, result)
-        except _Reply as reply:
-            self._finish(ep, started, reply.code, reply.message)
-            if reply.code >= 500 and reply.code != 503:
-                log.warning(
-                    "%s.%s failed: %d %s",
-                    spec.service,
-                    spec.name,
-                    reply.code,
-                    reply.message,
+            if len(body) > self.nc.max_payload:
+                raise _Reply(
+                    500,
+                    f"internal error: the result ({len(body)} bytes) exceeds the "
+                    f"server's max_payload ({self.nc.max_payload} bytes)",
+                    "InternalError",
                 )
+        except _Reply as reply:
+            duration = time.perf_counter_ns() - started
+            ep.stats.finished(duration, reply.code, reply.message)
+            _log_failure(spec, reply, duration)
             if msg.reply:
                 await self._send_error(msg, reply)
-            return
-        self._finish(ep, started, 0, "")
+            return reply
+        duration = time.perf_counter_ns() - started
+        ep.stats.finished(duration, 0, "")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s.%s ok in %.2f ms", spec.service, spec.name, duration / 1e6)
         if msg.reply:
             await self._send(msg.reply, body, None)
-
-    def _finish(self, ep: _Endpoint, started: int, code: int, message: str) -> None:
-        stats = ep.stats
-        stats.num_requests += 1
-        stats.processing_time += time.perf_counter_ns() - started
-        if code:
-            self._count_error(ep, code, message)
-
-    @staticmethod
-    def _count_error(ep: _Endpoint, code: int, message: str) -> None:
-        ep.stats.num_errors += 1
-        ep.stats.last_error = f"{code}:{message}"
+        return None
 
     async def _send_error(self, msg: nats.aio.msg.Msg, reply: _Reply) -> None:
         body = wire.ErrorBody(type=reply.kind, code=reply.code, message=reply.message)
@@ -332,6 +370,12 @@ def _decode_struct(spec: MethodSpec, data: bytes) -> Any:
         raise _Reply(
             400, f"the request body is not valid JSON: {exc}", "BadRequest"
         ) from None
+    except UnicodeDecodeError:
+        raise _Reply(
+            400,
+            "the request body is not valid JSON: invalid UTF-8 in a string",
+            "BadRequest",
+        ) from None
 
 
 async def _run_until(
@@ -365,11 +409,38 @@ async def _run_until(
         raise _service_reply(exc) from None
     except _Reply:
         raise
-    except Exception:
-        log.exception("%s.%s raised", ep.spec.service, ep.spec.name)
-        raise _Reply(500, "internal error", "InternalError") from None
+    except Exception as exc:
+        raise _Reply(500, "internal error", "InternalError", cause=exc) from None
     finally:
         timer.cancel()
+
+
+def _log_failure(spec: MethodSpec, reply: _Reply, duration_ns: int) -> None:
+    """One record per failed call; the traceback only for undeclared exceptions."""
+    level = logging.ERROR if reply.cause is not None else logging.WARNING
+    if reply.code < 500 or reply.code == 503:
+        level = logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    trace_id = current_trace_id()
+    log.log(
+        level,
+        "%s.%s failed: %d %s (%.2f ms%s)",
+        spec.service,
+        spec.name,
+        reply.code,
+        reply.message,
+        duration_ns / 1e6,
+        f", trace {trace_id}" if trace_id else "",
+        exc_info=reply.cause,
+        extra={
+            "service": spec.service,
+            "method": spec.name,
+            "code": reply.code,
+            "duration_ms": duration_ns / 1e6,
+            "trace_id": trace_id,
+        },
+    )
 
 
 def _service_reply(exc: ServiceError) -> _Reply:
@@ -382,13 +453,7 @@ def _encode_result(spec: MethodSpec, result: Any) -> bytes:
     try:
         return codec.encode(result)
     except EncodeError as exc:
-        log.error(
-            "%s.%s returned a value that cannot be encoded: %s",
-            spec.service,
-            spec.name,
-            exc,
-        )
-        raise _Reply(500, "internal error", "InternalError") from None
+        raise _Reply(500, "internal error", "InternalError", cause=exc) from None
 
 
 def _overloaded(ep: _Endpoint) -> _Reply:

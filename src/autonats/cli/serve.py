@@ -47,6 +47,19 @@ def add_parser(commands: Any) -> None:
     serve.add_argument(
         "--prefix", default="autonats", help="subject prefix (default: autonats)"
     )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://ADDR:PORT/metrics "
+        "(needs autonats[metrics])",
+    )
+    serve.add_argument(
+        "--metrics-addr",
+        default="0.0.0.0",
+        metavar="ADDR",
+        help="address for --metrics-port (default: 0.0.0.0, so Prometheus can scrape a pod)",
+    )
     serve.set_defaults(func=run)
 
 
@@ -55,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     impl = _load_target(args.target)
     handler_cls = _find_handler(impl, args.handler)
+    if args.metrics_port is not None:
+        _serve_metrics(args.metrics_port, args.metrics_addr)
     with contextlib.ExitStack() as stack:
         url = args.server
         if not url:
@@ -106,6 +121,20 @@ async def _serve_until_signal(
     await handler.shutdown()
     await nc.drain()
     print("stopped", flush=True)
+
+
+def _serve_metrics(port: int, addr: str) -> None:
+    try:
+        from autonats import metrics
+
+        metrics.serve(port, addr)
+    except ImportError:
+        raise CommandError(
+            "--metrics-port needs prometheus-client: pip install 'autonats[metrics]'"
+        ) from None
+    except OSError as exc:
+        raise CommandError(f"cannot serve metrics on {addr}:{port}: {exc}") from None
+    print(f"metrics at http://{addr}:{port}/metrics", flush=True)
 
 
 async def _log_error(exc: Exception) -> None:

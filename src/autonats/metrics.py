@@ -1,0 +1,158 @@
+"""Prometheus metrics for every client and handler in the process.
+
+Clients and handlers always keep cheap counters (:mod:`autonats.stats`); this
+collector reads them at scrape time, so metrics add nothing to a call.
+Needs ``prometheus-client`` (``pip install 'autonats[metrics]'``)::
+
+    autonats.metrics.register()            # into prometheus_client's default registry
+    autonats.metrics.serve(9100)           # or: autonats serve --metrics-port 9100
+
+Scale a handler Deployment on ``autonats_handler_capacity`` (free concurrency
+slots): see docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from autonats import client, server
+from autonats.stats import LATENCY_BUCKETS, Latency
+
+__all__ = ["Collector", "register", "serve"]
+
+_registered: set[int] = set()
+
+
+class Collector:
+    """A prometheus-client collector over the live clients' and handlers' counters."""
+
+    def collect(self) -> Iterator[Any]:
+        """Yield the metric families (called by prometheus-client on every scrape)."""
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
+        labels = ["service", "method"]
+        requests = CounterMetricFamily(
+            "autonats_handler_requests",
+            "Requests a handler finished, by reply code ('ok' for success).",
+            labels=[*labels, "code"],
+        )
+        latency = HistogramMetricFamily(
+            "autonats_handler_latency_seconds",
+            "Time from a request's start to its reply, in the handler.",
+            labels=labels,
+        )
+        in_flight = GaugeMetricFamily(
+            "autonats_handler_in_flight", "Calls running now.", labels=labels
+        )
+        queued = GaugeMetricFamily(
+            "autonats_handler_queued",
+            "Requests waiting for a free slot.",
+            labels=labels,
+        )
+        shed = CounterMetricFamily(
+            "autonats_handler_shed",
+            "Requests refused with 503 because concurrency and queue were full.",
+            labels=labels,
+        )
+        capacity = GaugeMetricFamily(
+            "autonats_handler_capacity",
+            "Free concurrency slots: scale out when this stays near zero.",
+            labels=labels,
+        )
+        concurrency = GaugeMetricFamily(
+            "autonats_handler_concurrency",
+            "Concurrency limit (slots) per method.",
+            labels=labels,
+        )
+        for (service, method), group in _group(
+            (h.spec.name, name, stats)
+            for h in list(server.handlers)
+            if h.running
+            for name, stats in h.stats().items()
+        ):
+            key = [service, method]
+            outcomes: dict[str, int] = {}
+            for s in group:
+                for code, n in s.outcomes.items():
+                    outcomes[code] = outcomes.get(code, 0) + n
+            for code, n in sorted(outcomes.items()):
+                requests.add_metric([*key, code], n)
+            _histogram(latency, key, [s.latency for s in group])
+            in_flight.add_metric(key, sum(s.in_flight for s in group))
+            queued.add_metric(key, sum(s.queued for s in group))
+            shed.add_metric(key, sum(s.shed for s in group))
+            capacity.add_metric(key, sum(s.capacity for s in group))
+            concurrency.add_metric(key, sum(s.concurrency for s in group))
+        yield from (requests, latency, in_flight, queued, shed, capacity, concurrency)
+
+        calls = CounterMetricFamily(
+            "autonats_client_calls",
+            "Calls a client finished, by outcome: ok, an error code, timeout, "
+            "no_responders, error or cancelled.",
+            labels=[*labels, "outcome"],
+        )
+        client_latency = HistogramMetricFamily(
+            "autonats_client_latency_seconds",
+            "Time from a call's start to its result, in the client.",
+            labels=labels,
+        )
+        client_in_flight = GaugeMetricFamily(
+            "autonats_client_in_flight", "Calls waiting for a reply.", labels=labels
+        )
+        for (service, method), group in _group(
+            (c.spec.name, name, stats)
+            for c in list(client.clients)
+            for name, stats in c.stats().items()
+        ):
+            key = [service, method]
+            outcomes = {}
+            for s in group:
+                for outcome, n in s.outcomes.items():
+                    outcomes[outcome] = outcomes.get(outcome, 0) + n
+            for outcome, n in sorted(outcomes.items()):
+                calls.add_metric([*key, outcome], n)
+            _histogram(client_latency, key, [s.latency for s in group])
+            client_in_flight.add_metric(key, sum(s.in_flight for s in group))
+        yield from (calls, client_latency, client_in_flight)
+
+
+def _group(
+    rows: Iterable[tuple[str, str, Any]],
+) -> list[tuple[tuple[str, str], list[Any]]]:
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for service, method, stats in rows:
+        groups.setdefault((service, method), []).append(stats)
+    return sorted(groups.items())
+
+
+def _histogram(family: Any, key: list[str], latencies: list[Latency]) -> None:
+    counts = [sum(col) for col in zip(*(h.counts for h in latencies), strict=True)]
+    buckets = []
+    total = 0
+    for bound, n in zip([*LATENCY_BUCKETS, float("inf")], counts, strict=True):
+        total += n
+        buckets.append(("+Inf" if bound == float("inf") else repr(bound), total))
+    family.add_metric(key, buckets, sum(h.sum_ns for h in latencies) / 1e9)
+
+
+def register(registry: Any = None) -> None:
+    """Add the collector to ``registry`` (default: prometheus-client's global one), once."""
+    from prometheus_client import REGISTRY
+
+    target = REGISTRY if registry is None else registry
+    if id(target) not in _registered:
+        target.register(Collector())
+        _registered.add(id(target))
+
+
+def serve(port: int, addr: str = "0.0.0.0") -> None:
+    """Register the collector and serve ``/metrics`` on ``addr:port`` in a thread."""
+    from prometheus_client import start_http_server
+
+    register()
+    start_http_server(port, addr=addr)

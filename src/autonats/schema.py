@@ -1,0 +1,336 @@
+"""JSON Schema of a service's types, and its contract as an AsyncAPI 3.0 document.
+
+msgspec writes the schemas (the codec is msgspec, so its schemas describe exactly
+what the wire accepts); pydantic models, which msgspec sees as custom types,
+contribute their own ``model_json_schema``.
+
+- :func:`json_schema` is one stand-alone JSON Schema (draft 2020-12), as the
+  handler publishes for each endpoint in ``$SRV.INFO`` metadata.
+- :func:`asyncapi` is the whole contract of one or more services: a request and
+  a reply message per method, the declared errors, and every type under
+  ``components/schemas`` (AsyncAPI schemas are JSON Schema draft 07).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+from autonats import codec, wire
+from autonats.errors import ServiceError
+from autonats.spec import MethodSpec, ServiceSpec, error_fields
+
+__all__ = [
+    "ASYNCAPI_VERSION",
+    "JSON_SCHEMA_DIALECT",
+    "asyncapi",
+    "error_schema",
+    "json_schema",
+    "request_schema",
+    "reply_schema",
+]
+
+ASYNCAPI_VERSION = "3.0.0"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+_COMPONENT_REF = "#/components/schemas/{name}"
+_LOCAL_REF = "#/$defs/{name}"
+
+#: The ``type`` of replies for errors the runtime itself sends (docs/protocol.md, section 3).
+BUILTIN_ERRORS = ("BadRequest", "InternalError", "Overloaded", "DeadlineExceeded")
+
+
+def _components(
+    types: Sequence[Any], ref_template: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """msgspec's ``schema_components`` with pydantic models resolved by pydantic."""
+    extra: dict[str, Any] = {}
+
+    def hook(tp: Any) -> dict[str, Any]:
+        if codec.is_pydantic_model(tp):
+            schema: dict[str, Any] = tp.model_json_schema(
+                ref_template=ref_template.replace("{name}", "{model}")
+            )
+            extra.update(schema.pop("$defs", {}))
+            return schema
+        raise NotImplementedError  # msgspec reports the unsupported type
+
+    schemas, components = msgspec.json.schema_components(
+        types, schema_hook=hook, ref_template=ref_template
+    )
+    return list(schemas), {**extra, **components}
+
+
+def json_schema(tp: Any) -> dict[str, Any]:
+    """A stand-alone JSON Schema (draft 2020-12) of the JSON form of ``tp``."""
+    (root,), defs = _components([tp], _LOCAL_REF)
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **root}
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+def request_schema(method: MethodSpec) -> dict[str, Any]:
+    """The JSON Schema of a method's request body: an object of its parameters."""
+    return json_schema(method.args_type)
+
+
+def reply_schema(method: MethodSpec) -> dict[str, Any]:
+    """The JSON Schema of a method's successful reply body (``null`` for no result)."""
+    return json_schema(method.returns)
+
+
+def error_schema(
+    cls: type[ServiceError] | None, ref_template: str = _LOCAL_REF
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body of an error reply: a declared error, or (``None``) the built-in ones.
+
+    Returns the schema and the components its fields refer to.
+    """
+    fields = error_fields(cls) if cls is not None else {}
+    names = list(fields)
+    schemas, components = _components(list(fields.values()), ref_template)
+    properties: dict[str, Any] = {
+        "type": {"const": cls.__name__} if cls else {"enum": list(BUILTIN_ERRORS)},
+        "code": {"const": int(cls.code)} if cls else {"type": "integer"},
+        "message": {"type": "string"},
+    }
+    if names:
+        properties["fields"] = {
+            "type": "object",
+            "properties": dict(zip(names, schemas, strict=True)),
+        }
+    body: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": ["type", "code", "message"],
+    }
+    if cls is not None and cls.__doc__ and cls.__doc__ is not ServiceError.__doc__:
+        body["description"] = inspect.cleandoc(cls.__doc__)
+    return body, components
+
+
+# -- AsyncAPI ------------------------------------------------------------------
+
+
+def asyncapi(
+    services: Iterable[ServiceSpec],
+    *,
+    prefix: str = wire.DEFAULT_PREFIX,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of ``services``, as seen from their handlers.
+
+    Each method is a channel on its subject that the handler *receives* on,
+    with the request message; request/reply methods also have a reply channel
+    (the caller's inbox, so no fixed address) with the reply message and one
+    message per declared error plus the built-in errors.
+    """
+    services = list(services)
+    if not services:
+        raise ValueError("no services to describe")
+    types: list[Any] = []
+    for service in services:
+        for method in service.methods.values():
+            types += [method.args_type, method.returns]
+    schemas, components = _components(types, _COMPONENT_REF)
+    messages: dict[str, Any] = {}
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    it = iter(schemas)
+    for service in services:
+        error_refs = _error_messages(service, messages, components)
+        for method in service.methods.values():
+            request, reply = next(it), next(it)
+            _method(
+                service,
+                method,
+                prefix,
+                request,
+                reply,
+                error_refs,
+                messages,
+                channels,
+                operations,
+            )
+    versions = {s.version for s in services}
+    document: dict[str, Any] = {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {
+            "title": title or ", ".join(s.name for s in services),
+            "version": versions.pop()
+            if len(versions) == 1
+            else ", ".join(f"{s.name} {s.version}" for s in services),
+            "description": _description(services),
+            "tags": [
+                {
+                    "name": s.name,
+                    **({"description": s.description} if s.description else {}),
+                }
+                for s in services
+            ],
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "schemas": _draft07(components),
+            "messages": _draft07(messages),
+        },
+    }
+    return document
+
+
+def _description(services: Sequence[ServiceSpec]) -> str:
+    lines = [
+        "Generated by autonats. Each method is a NATS subject "
+        "`<prefix>.<service>.<method>` served in queue group "
+        f"`{wire.QUEUE_GROUP}`; request bodies are JSON objects of the parameters, "
+        "error replies carry the `Nats-Service-Error` and `Nats-Service-Error-Code` "
+        "headers (see the autonats wire protocol)."
+    ]
+    for s in services:
+        text = f"{s.name} {s.version}"
+        if s.description:
+            text += f": {s.description}"
+        lines.append(f"- {text}")
+    return "\n".join(lines)
+
+
+def _error_messages(
+    service: ServiceSpec, messages: dict[str, Any], components: dict[str, Any]
+) -> list[dict[str, str]]:
+    refs = []
+    for cls in [*sorted(service.errors.values(), key=lambda c: c.__name__), None]:
+        name = cls.__name__ if cls is not None else "Error"
+        key = f"{service.name}.{name}"
+        body, extra = error_schema(cls, _COMPONENT_REF)
+        components.update(extra)
+        code: dict[str, Any] = (
+            {"const": str(int(cls.code))}
+            if cls
+            else {"enum": ["400", "500", "503", "504"]}
+        )
+        messages[key] = {
+            "name": name,
+            "title": f"{name} ({int(cls.code)})" if cls else "Built-in errors",
+            "summary": (
+                f"Declared error of service {service.name}"
+                if cls
+                else "BadRequest (400), InternalError (500), Overloaded (503), "
+                "DeadlineExceeded (504)"
+            ),
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "properties": {
+                    wire.ERROR_HEADER: {"type": "string"},
+                    wire.ERROR_CODE_HEADER: {"type": "string", **code},
+                },
+                "required": [wire.ERROR_HEADER, wire.ERROR_CODE_HEADER],
+            },
+            "payload": body,
+        }
+        refs.append({"$ref": f"#/components/messages/{key}"})
+    return refs
+
+
+def _method(
+    service: ServiceSpec,
+    method: MethodSpec,
+    prefix: str,
+    request: dict[str, Any],
+    reply: dict[str, Any],
+    error_refs: list[dict[str, str]],
+    messages: dict[str, Any],
+    channels: dict[str, Any],
+    operations: dict[str, Any],
+) -> None:
+    key = f"{service.name}.{method.name}"
+    params = ", ".join(p.name for p in method.params)
+    request_key, reply_key = f"{key}.request", f"{key}.reply"
+    messages[request_key] = {
+        "name": request_key,
+        "title": f"{service.name}.{method.name}({params})",
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "properties": {
+                wire.TIMEOUT_HEADER: {
+                    "type": "string",
+                    "pattern": "^[0-9]+$",
+                    "description": "milliseconds the caller still waits for the reply",
+                }
+            },
+        },
+        "payload": request,
+    }
+    channels[key] = {
+        "address": method.subject(prefix),
+        "title": f"{service.name}.{method.name}",
+        "messages": {"request": {"$ref": f"#/components/messages/{request_key}"}},
+    }
+    operation: dict[str, Any] = {
+        "action": "receive",
+        "channel": {"$ref": f"#/channels/{_pointer(key)}"},
+        "title": f"{service.name}.{method.name}",
+        "summary": (
+            "oneway: published without a reply subject, never answered"
+            if method.oneway
+            else f"request/reply; timeout {method.timeout:g} s"
+        ),
+        "tags": [{"name": service.name}],
+        "messages": [{"$ref": f"#/channels/{_pointer(key)}/messages/request"}],
+        "bindings": {"nats": {"queue": wire.QUEUE_GROUP, "bindingVersion": "0.1.0"}},
+        "x-autonats-timeout-ms": int(method.timeout * 1000),
+        "x-autonats-oneway": method.oneway,
+    }
+    if not method.oneway:
+        messages[reply_key] = {
+            "name": reply_key,
+            "title": f"{service.name}.{method.name} reply",
+            "contentType": "application/json",
+            "payload": reply,
+        }
+        reply_channel = f"{key}.reply"
+        channel_messages = {
+            "reply": {"$ref": f"#/components/messages/{reply_key}"},
+            **{ref["$ref"].rsplit(".", 1)[-1]: ref for ref in error_refs},
+        }
+        channels[reply_channel] = {
+            "address": None,
+            "title": f"{service.name}.{method.name} reply",
+            "description": "The caller's reply subject (its inbox), set on each request.",
+            "messages": channel_messages,
+        }
+        pointer = _pointer(reply_channel)
+        operation["reply"] = {
+            "channel": {"$ref": f"#/channels/{pointer}"},
+            "messages": [
+                {"$ref": f"#/channels/{pointer}/messages/{name}"}
+                for name in channel_messages
+            ],
+        }
+    operations[key] = operation
+
+
+def _pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _draft07(value: Any) -> Any:
+    """Rewrite draft 2020-12 keywords msgspec and pydantic emit into draft 07 ones."""
+    if isinstance(value, dict):
+        out = {k: _draft07(v) for k, v in value.items() if k != "prefixItems"}
+        if "prefixItems" in value:
+            out["items"] = _draft07(value["prefixItems"])
+            if "items" in value and value["items"] is not False:
+                out["additionalItems"] = _draft07(value["items"])
+            else:
+                out["additionalItems"] = False
+        return out
+    if isinstance(value, list):
+        return [_draft07(v) for v in value]
+    return value

@@ -1,0 +1,31 @@
+"""Three services calling each other, for the tracing tests: alpha -> beta -> gamma."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import autonats
+
+
+class Boom(autonats.ServiceError):
+    """Gamma failed on purpose."""
+
+    code = 418
+
+
+@autonats.service("alpha")
+class Alpha(Protocol):
+    async def run(self, fail: bool = False) -> str: ...
+
+
+@autonats.service("beta")
+class Beta(Protocol):
+    async def run(self, fail: bool) -> str: ...
+
+    @autonats.oneway
+    async def note(self, text: str) -> None: ...
+
+
+@autonats.service("gamma")
+class Gamma(Protocol):
+    async def run(self, fail: bool) -> str: ...

@@ -1,0 +1,195 @@
+"""One trace across three services (alpha -> beta -> gamma, plus a oneway call),
+collected with the OpenTelemetry SDK's in-memory exporter."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from autonats import codegen
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from chain import Boom
+from chain_nats import (
+    AlphaClient,
+    AlphaHandler,
+    BetaClient,
+    BetaHandler,
+    GammaClient,
+    GammaHandler,
+)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[InMemorySpanExporter]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    trace.set_tracer_provider(provider)
+    yield memory
+    memory.clear()
+
+
+class AlphaImpl:
+    def __init__(self, beta: BetaClient) -> None:
+        self.beta = beta
+
+    async def run(self, fail: bool = False) -> str:
+        await self.beta.note("alpha was here")
+        return "alpha+" + await self.beta.run(fail)
+
+
+class BetaImpl:
+    def __init__(self, gamma: GammaClient) -> None:
+        self.gamma = gamma
+        self.notes: list[str] = []
+        self.noted = asyncio.Event()
+
+    async def run(self, fail: bool) -> str:
+        return "beta+" + await self.gamma.run(fail)
+
+    async def note(self, text: str) -> None:
+        self.notes.append(text)
+        self.noted.set()
+
+
+class GammaImpl:
+    async def run(self, fail: bool) -> str:
+        if fail:
+            raise Boom("gamma failed")
+        return "gamma"
+
+
+@pytest.fixture
+async def chain(nats_url: str) -> AsyncIterator[tuple[AlphaClient, BetaImpl]]:
+    # One connection per service, as if each ran in its own process.
+    conns = [await nats.connect(nats_url) for _ in range(4)]
+    a_nc, b_nc, c_nc, caller = conns
+    beta = BetaImpl(GammaClient(b_nc))
+    async with (
+        GammaHandler(c_nc, GammaImpl()),
+        BetaHandler(b_nc, beta),
+        AlphaHandler(a_nc, AlphaImpl(BetaClient(a_nc))),
+    ):
+        yield AlphaClient(caller), beta
+    for conn in conns:
+        await conn.close()
+
+
+def _by_name(spans: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:
+    named = {s.name: s for s in spans}
+    assert len(named) == len(spans), [s.name for s in spans]
+    return named
+
+
+def _parent(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+async def test_one_trace_spans_every_service(
+    exporter: InMemorySpanExporter, chain: tuple[AlphaClient, BetaImpl]
+) -> None:
+    client, beta = chain
+    exporter.clear()
+    assert await client.run() == "alpha+beta+gamma"
+    await asyncio.wait_for(beta.noted.wait(), 5)
+    await asyncio.sleep(0.05)  # the oneway server span ends after the impl returns
+
+    spans = _by_name(exporter.get_finished_spans())
+    expected = {
+        "autonats:AlphaClient:run",
+        "autonats:AlphaServer:run",
+        "autonats:BetaClient:run",
+        "autonats:BetaServer:run",
+        "autonats:GammaClient:run",
+        "autonats:GammaServer:run",
+        "autonats:BetaClient:note",
+        "autonats:BetaServer:note",
+    }
+    assert set(spans) == expected
+    assert len({s.context.trace_id for s in spans.values()}) == 1
+
+    def sid(name: str) -> int:
+        return spans[name].context.span_id
+
+    assert _parent(spans["autonats:AlphaClient:run"]) is None
+    assert _parent(spans["autonats:AlphaServer:run"]) == sid("autonats:AlphaClient:run")
+    assert _parent(spans["autonats:BetaClient:run"]) == sid("autonats:AlphaServer:run")
+    assert _parent(spans["autonats:BetaServer:run"]) == sid("autonats:BetaClient:run")
+    assert _parent(spans["autonats:GammaClient:run"]) == sid("autonats:BetaServer:run")
+    assert _parent(spans["autonats:GammaServer:run"]) == sid("autonats:GammaClient:run")
+    assert _parent(spans["autonats:BetaClient:note"]) == sid("autonats:AlphaServer:run")
+    assert _parent(spans["autonats:BetaServer:note"]) == sid("autonats:BetaClient:note")
+
+    assert spans["autonats:AlphaClient:run"].kind is SpanKind.CLIENT
+    assert spans["autonats:AlphaServer:run"].kind is SpanKind.SERVER
+    assert spans["autonats:BetaClient:note"].kind is SpanKind.PRODUCER
+    assert spans["autonats:BetaServer:note"].kind is SpanKind.CONSUMER
+    server = spans["autonats:GammaServer:run"]
+    assert server.attributes is not None
+    assert server.attributes["rpc.system"] == "autonats"
+    assert server.attributes["rpc.service"] == "gamma"
+    assert server.attributes["rpc.method"] == "run"
+    assert server.attributes["messaging.destination.name"] == "autonats.gamma.run"
+    assert server.attributes["rpc.response.status_code"] == "0"
+    assert all(s.status.status_code is not StatusCode.ERROR for s in spans.values())
+
+
+async def test_failure_marks_every_span_on_the_path(
+    exporter: InMemorySpanExporter, chain: tuple[AlphaClient, BetaImpl]
+) -> None:
+    client, beta = chain
+    exporter.clear()
+    with pytest.raises(Boom):
+        await client.run(fail=True)
+    await asyncio.wait_for(beta.noted.wait(), 5)
+    await asyncio.sleep(0.05)
+    spans = _by_name(exporter.get_finished_spans())
+    for name in (
+        "autonats:AlphaClient:run",
+        "autonats:AlphaServer:run",
+        "autonats:BetaClient:run",
+        "autonats:BetaServer:run",
+        "autonats:GammaClient:run",
+        "autonats:GammaServer:run",
+    ):
+        assert spans[name].status.status_code is StatusCode.ERROR, name
+    attributes = spans["autonats:GammaServer:run"].attributes
+    assert attributes is not None
+    assert attributes["rpc.response.status_code"] == "418"
+    assert spans["autonats:BetaServer:note"].status.status_code is not StatusCode.ERROR
+
+
+def test_generated_code_is_fresh_and_tracing_is_opt_in(tmp_path: Path) -> None:
+    traced = codegen.generate(HERE / "chain.py", tracing=True)
+    assert (HERE / "chain_nats.py").read_text() == traced
+    plain = codegen.generate(HERE / "chain.py")
+    assert "tracing" not in plain and "opentelemetry" not in plain
+    assert "autonats.tracing.enabled()" in traced
+
+    # Both variants are ruff- and mypy --strict-clean.
+    (tmp_path / "chain.py").write_text((HERE / "chain.py").read_text())
+    (tmp_path / "traced_nats.py").write_text(traced)
+    (tmp_path / "plain_nats.py").write_text(plain)
+    bin_dir = Path(sys.executable).parent
+    config = ["--config", str(ROOT / "pyproject.toml")]
+    files = ["traced_nats.py", "plain_nats.py"]
+    for cmd in (
+        [str(bin_dir / "ruff"), "format", "--check", *config, *files],
+        [str(bin_dir / "ruff"), "check", *config, *files],
+        [str(bin_dir / "mypy"), "--strict", "--no-incremental", *files],
+    ):
+        done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
