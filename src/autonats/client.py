@@ -204,10 +204,14 @@ class Client:
         payload = self._encode(spec, args)
         loop = asyncio.get_running_loop()
         now = loop.time()
+        # The handler falls back to the method's declared timeout: only a
+        # different deadline needs the header (and its encoding and parsing).
+        send_timeout = self.timeout is not None and self.timeout != spec.timeout
         deadline = now + (self.timeout or spec.timeout)
         outer = _current.get()
         if outer is not None and outer.deadline < deadline:
             deadline = outer.deadline
+            send_timeout = True
         inbox = self._inbox or await self._start()
         subject = self._subjects[spec.name]
         delay = _RETRY_FIRST
@@ -215,9 +219,11 @@ class Client:
             remaining = deadline - now
             if remaining <= 0:
                 raise TimeoutError(f"{subject}: deadline exceeded before sending")
-            headers = {wire.TIMEOUT_HEADER: str(int(remaining * 1000))}
+            headers: dict[str, str] | None = None
+            if send_timeout:
+                headers = {wire.TIMEOUT_HEADER: str(int(remaining * 1000))}
             if extra:
-                headers.update(extra)
+                headers = {**extra, **(headers or {})}
             token, reply_to, future = inbox.expect()
             timer = loop.call_at(deadline, _expire, future)
             try:
@@ -249,6 +255,7 @@ class Client:
             now = loop.time()
             if now >= deadline:
                 raise error
+            send_timeout = True
             delay = min(delay * 2, _RETRY_MAX)
 
     async def _publish(
