@@ -9,7 +9,6 @@ from pathlib import Path
 import nats
 import nats.aio.client
 import pytest
-
 from autonats.testing import NatsServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +36,10 @@ def nats_url(nats_server: NatsServer) -> str:
 @pytest.fixture
 async def nc(nats_url: str) -> AsyncIterator[nats.aio.client.Client]:
     """A connection of the test's own, closed after the test."""
-    conn = await nats.connect(nats_url, max_reconnect_attempts=0)
+    # nats-py retries the first connect forever with max_reconnect_attempts=0.
+    conn = await nats.connect(
+        nats_url, max_reconnect_attempts=1, reconnect_time_wait=0.1
+    )
     try:
         yield conn
     finally:

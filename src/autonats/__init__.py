@@ -7,6 +7,8 @@ generated ``<Name>Client``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from autonats._version import __version__
 from autonats.context import Call, current_call
 from autonats.declare import method, oneway, service
@@ -25,6 +27,9 @@ from autonats.errors import (
     TimeoutError,
 )
 
+if TYPE_CHECKING:
+    from autonats.discovery import discover
+
 __all__ = [
     "AutonatsError",
     "BadRequestError",
@@ -41,7 +46,18 @@ __all__ = [
     "TimeoutError",
     "__version__",
     "current_call",
+    "discover",
     "method",
     "oneway",
     "service",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Interface modules import autonats for its decorators; the discovery
+    # client (and nats-py with it) loads only when asked for.
+    if name == "discover":
+        from autonats.discovery import discover
+
+        return discover
+    raise AttributeError(f"module 'autonats' has no attribute {name!r}")

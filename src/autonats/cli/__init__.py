@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from autonats._version import __version__
-from autonats.cli import generate, serve
+from autonats.cli import generate, inspect, schema, serve
 from autonats.cli._common import CommandError
 from autonats.errors import DeclarationError
 
 __all__ = ["CommandError", "main"]
 
-_COMMANDS = (generate, serve)
+_COMMANDS = (generate, serve, inspect, schema)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Output piped into a program that stopped reading (``| head``).
+        sys.stderr.close()
+        return 0
     return status
 
 

@@ -1,0 +1,636 @@
+"""``autonats ls``, ``info``, ``stats`` and ``call``: look at and call running services.
+
+They speak plain NATS (the ``$SRV`` API and the wire protocol), so they see
+any NATS service and need none of its code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+from autonats import wire
+from autonats.cli._common import CommandError, positive_float
+
+if TYPE_CHECKING:
+    from autonats.discovery import Endpoint, ServiceInstance
+
+__all__ = ["add_parser", "parse_call_args", "type_of_schema"]
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+T = TypeVar("T")
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``ls``, ``info``, ``stats`` and ``call``."""
+    ls = _command(
+        commands,
+        "ls",
+        "list running services",
+        "Ask every service on the server ($SRV.INFO and $SRV.STATS) and list them: "
+        "name, version, instances, endpoints, requests, errors, average latency.",
+    )
+    ls.set_defaults(func=run_ls)
+    info = _command(
+        commands,
+        "info",
+        "show a service's endpoints",
+        "Show each instance of service NAME: its endpoints, their subjects and "
+        "their parameter and return types.",
+    )
+    info.add_argument("name", metavar="NAME")
+    info.set_defaults(func=run_info)
+    stats = _command(
+        commands,
+        "stats",
+        "show a service's counters",
+        "Show the counters of every endpoint of every instance of service NAME.",
+    )
+    stats.add_argument("name", metavar="NAME")
+    stats.set_defaults(func=run_stats)
+    call = _command(
+        commands,
+        "call",
+        "call a method and print its reply",
+        'Call SERVICE.METHOD with ARGS: one JSON object (\'{"id": "42"}\') and/or '
+        "name=value pairs (the value is parsed as JSON when it parses, else taken as "
+        "a string). Prints the JSON reply; on an error reply prints its code and "
+        "message and exits with status 1.",
+        timeout=5.0,
+    )
+    call.add_argument("target", metavar="SERVICE.METHOD")
+    call.add_argument("args", nargs="*", metavar="ARGS")
+    call.add_argument(
+        "--prefix",
+        default=wire.DEFAULT_PREFIX,
+        help=f"subject prefix (default: {wire.DEFAULT_PREFIX})",
+    )
+    call.set_defaults(func=run_call)
+
+
+def _command(
+    commands: Any, name: str, help: str, description: str, *, timeout: float = 1.0
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=description
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        default=os.environ.get("NATS_URL") or DEFAULT_URL,
+        help=f"NATS server URL (default: $NATS_URL, else {DEFAULT_URL})",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=timeout,
+        metavar="SECONDS",
+        help=f"how long to wait for replies (default: {timeout:g})",
+    )
+    return parser
+
+
+# -- connection ----------------------------------------------------------------
+
+
+def _with_connection(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Connect to ``url``, run ``work(nc)``, close; every failure is a CommandError."""
+
+    async def main() -> T:
+        import nats
+        import nats.errors
+
+        failures: list[Exception] = []
+
+        async def record(exc: Exception) -> None:
+            failures.append(exc)  # nats-py would log each one with a traceback
+
+        try:
+            # max_reconnect_attempts=0 would mean "forever" to nats-py.
+            nc = await nats.connect(
+                url,
+                connect_timeout=2,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.1,
+                error_cb=record,
+            )
+        except (OSError, asyncio.TimeoutError, nats.errors.Error) as exc:
+            cause = failures[-1] if failures else exc
+            raise CommandError(f"cannot connect to {url}: {_reason(cause)}") from None
+        try:
+            return await work(nc)
+        except nats.errors.Error as exc:
+            raise CommandError(f"{url}: {_reason(exc)}") from None
+        finally:
+            # Closing a broken connection must not mask the result.
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    return asyncio.run(main())
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, ConnectionRefusedError) or "Connect call failed" in text:
+        return "connection refused (is nats-server running?)"
+    return " ".join(text.split())
+
+
+def _instances(args: argparse.Namespace, name: str | None) -> list[ServiceInstance]:
+    from autonats.discovery import discover
+
+    found = _with_connection(
+        args.server, lambda nc: discover(nc, name, timeout=args.timeout)
+    )
+    if not found:
+        what = f"no instance of service {name!r}" if name else "no service"
+        raise CommandError(
+            f"{what} answered on {args.server} within {args.timeout:g} s"
+        )
+    return found
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(msgspec.to_builtins(value), indent=2, ensure_ascii=False))
+
+
+# -- ls --------------------------------------------------------------------------
+
+
+def run_ls(args: argparse.Namespace) -> int:
+    """List services, one line each."""
+    instances = _instances(args, None)
+    rows: list[dict[str, Any]] = []
+    by_name: dict[str, list[ServiceInstance]] = {}
+    for instance in instances:
+        by_name.setdefault(instance.name, []).append(instance)
+    for name, group in by_name.items():
+        versions = sorted({i.version for i in group})
+        requests = sum(i.num_requests for i in group)
+        spent = sum(i.processing_time for i in group)
+        rows.append(
+            {
+                "name": name,
+                "version": ", ".join(versions),
+                "instances": len(group),
+                "endpoints": max(len(i.endpoints) for i in group),
+                "requests": requests,
+                "errors": sum(i.num_errors for i in group),
+                "average_latency_ns": spent // requests if requests else 0,
+                "ids": [i.id for i in group],
+            }
+        )
+    if args.json:
+        _print_json(rows)
+        return 0
+    _table(
+        ["NAME", "VERSION", "INSTANCES", "ENDPOINTS", "REQUESTS", "ERRORS", "AVG"],
+        [
+            [
+                r["name"],
+                r["version"],
+                r["instances"],
+                r["endpoints"],
+                r["requests"],
+                r["errors"],
+                _duration(r["average_latency_ns"]) if r["requests"] else "-",
+            ]
+            for r in rows
+        ],
+        right={2, 3, 4, 5, 6},
+    )
+    return 0
+
+
+# -- info ------------------------------------------------------------------------
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Each instance's endpoints with their subjects and signatures."""
+    instances = _instances(args, args.name)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "name": i.name,
+                    "id": i.id,
+                    "version": i.version,
+                    "description": i.description,
+                    "metadata": dict(i.metadata),
+                    "started": i.started,
+                    "endpoints": [
+                        {
+                            "name": e.name,
+                            "subject": e.subject,
+                            "queue_group": e.queue_group,
+                            "signature": _signature(e),
+                            "metadata": dict(e.metadata),
+                        }
+                        for e in i.endpoints
+                    ],
+                }
+                for i in instances
+            ]
+        )
+        return 0
+    for n, i in enumerate(instances):
+        if n:
+            print()
+        print(f"{i.name} {i.version}  id {i.id}" + _started(i))
+        if i.description:
+            for line in i.description.splitlines():
+                print(f"  {line}")
+        if i.metadata:
+            print("  metadata: " + ", ".join(f"{k}={v}" for k, v in i.metadata.items()))
+        for e in i.endpoints:
+            details = [e.subject]
+            if e.queue_group:
+                details.append(f"queue {e.queue_group}")
+            if e.metadata.get("oneway") == "true":
+                details.append("oneway")
+            if e.metadata.get("timeout_ms", "").isdigit():
+                details.append(f"timeout {int(e.metadata['timeout_ms']) / 1000:g}s")
+            print(f"  {e.name}{_signature(e)}")
+            print(f"      {', '.join(details)}")
+    return 0
+
+
+def _started(instance: ServiceInstance) -> str:
+    if instance.started is None:
+        return ""
+    return "  started " + instance.started.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _signature(endpoint: Endpoint) -> str:
+    """``(id: str, limit: int = 10) -> User`` from the endpoint's schemas; "" without."""
+    meta = endpoint.metadata
+    try:
+        request = json.loads(meta["request_schema"])
+        reply = json.loads(meta["reply_schema"])
+    except (KeyError, ValueError):
+        return ""
+    defs = request.get("$defs", {})
+    root = _resolve(request, defs)
+    required = set(root.get("required", ()))
+    params = []
+    for pname, pschema in (root.get("properties") or {}).items():
+        text = f"{pname}: {type_of_schema(pschema, defs)}"
+        if pname not in required:
+            default = pschema.get("default") if isinstance(pschema, dict) else None
+            text += f" = {json.dumps(default)}"
+        params.append(text)
+    returns = type_of_schema(reply, reply.get("$defs", {}))
+    return f"({', '.join(params)}) -> {returns}"
+
+
+def _resolve(schema: Any, defs: dict[str, Any]) -> Any:
+    seen = 0
+    while isinstance(schema, dict) and "$ref" in schema and seen < 20:
+        target = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1])
+        if target is None:
+            break
+        schema, seen = target, seen + 1
+    return schema
+
+
+_SCALARS = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "null": "None",
+}
+_FORMATS = {
+    "date-time": "datetime",
+    "date": "date",
+    "time": "time",
+    "duration": "timedelta",
+    "uuid": "UUID",
+    "decimal": "Decimal",
+    "base64": "bytes",
+}
+
+
+def type_of_schema(schema: Any, defs: dict[str, Any] | None = None) -> str:
+    """A Python-like type for a JSON Schema, for people to read: ``list[User] | None``."""
+    if schema is True or schema == {} or not isinstance(schema, dict):
+        return "Any"
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return " | ".join(type_of_schema(s, defs) for s in schema[key])
+    if "const" in schema:
+        return f"Literal[{json.dumps(schema['const'])}]"
+    if "enum" in schema:
+        if "title" in schema:
+            return str(schema["title"])
+        return f"Literal[{', '.join(json.dumps(v) for v in schema['enum'])}]"
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " | ".join(type_of_schema({**schema, "type": k}, defs) for k in kind)
+    if kind == "string":
+        fmt = schema.get("format") or schema.get("contentEncoding")
+        return _FORMATS.get(str(fmt), "str")
+    if kind in _SCALARS:
+        return _SCALARS[str(kind)]
+    if kind == "array":
+        if "prefixItems" in schema:
+            items = ", ".join(type_of_schema(s, defs) for s in schema["prefixItems"])
+            return f"tuple[{items}]"
+        item = type_of_schema(schema.get("items", {}), defs)
+        return f"{'set' if schema.get('uniqueItems') else 'list'}[{item}]"
+    if kind == "object":
+        if "title" in schema:
+            return str(schema["title"])
+        values = schema.get("additionalProperties")
+        if isinstance(values, dict) and not schema.get("properties"):
+            return f"dict[str, {type_of_schema(values, defs)}]"
+        return "dict[str, Any]"
+    return "Any"
+
+
+# -- stats -----------------------------------------------------------------------
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """Per instance and endpoint counters."""
+    instances = _instances(args, args.name)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "name": i.name,
+                    "id": i.id,
+                    "version": i.version,
+                    "started": i.started,
+                    "endpoints": [
+                        {
+                            "name": e.name,
+                            "subject": e.subject,
+                            "num_requests": e.num_requests,
+                            "num_errors": e.num_errors,
+                            "last_error": e.last_error,
+                            "processing_time": e.processing_time,
+                            "average_processing_time": e.average_processing_time,
+                            "data": e.data,
+                        }
+                        for e in i.endpoints
+                    ],
+                }
+                for i in instances
+            ]
+        )
+        return 0
+    for n, i in enumerate(instances):
+        if n:
+            print()
+        print(f"{i.name} {i.version}  id {i.id}" + _started(i))
+        rows = []
+        for e in i.endpoints:
+            data = e.data if isinstance(e.data, dict) else {}
+            rows.append(
+                [
+                    f"  {e.name}",
+                    e.num_requests,
+                    e.num_errors,
+                    _duration(e.average_processing_time) if e.num_requests else "-",
+                    _duration(e.processing_time) if e.num_requests else "-",
+                    data.get("in_flight", ""),
+                    data.get("queued", ""),
+                    data.get("shed", ""),
+                    e.last_error,
+                ]
+            )
+        _table(
+            [
+                "  ENDPOINT",
+                "REQUESTS",
+                "ERRORS",
+                "AVG",
+                "TOTAL",
+                "IN FLIGHT",
+                "QUEUED",
+                "SHED",
+                "LAST ERROR",
+            ],
+            rows,
+            right={1, 2, 3, 4, 5, 6, 7},
+        )
+    return 0
+
+
+# -- call ------------------------------------------------------------------------
+
+
+def parse_call_args(
+    args: Sequence[str], request_schema: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The request object from ``'{"id": "42"}'`` and/or ``id=42`` arguments.
+
+    A ``name=value`` value is JSON when it parses as JSON (``n=3`` is a number,
+    ``ok=true`` a boolean), else the text itself (``id=abc``). When the method's
+    ``request_schema`` is known and the parameter takes a string but not what
+    the value parsed as, the text is kept: ``id=42`` is ``"42"`` for ``id: str``.
+    """
+    properties: Mapping[str, Any] = {}
+    defs: dict[str, Any] = {}
+    if request_schema is not None:
+        defs = dict(request_schema.get("$defs") or {})
+        properties = _resolve(request_schema, defs).get("properties") or {}
+    body: dict[str, Any] = {}
+    for arg in args:
+        if arg.lstrip().startswith("{"):
+            try:
+                value = json.loads(arg)
+            except ValueError as exc:
+                raise CommandError(f"not a JSON object: {arg!r}: {exc}") from None
+            if not isinstance(value, dict):
+                raise CommandError(f"not a JSON object: {arg!r}")
+            body.update(value)
+            continue
+        name, sep, text = arg.partition("=")
+        if not sep or not name.isidentifier():
+            raise CommandError(
+                f"argument {arg!r}: expected name=value or a JSON object"
+            )
+        try:
+            body[name] = json.loads(text)
+        except ValueError:
+            body[name] = text
+            continue
+        accepted = _json_types(properties.get(name), defs)
+        if (
+            "string" in accepted
+            and not isinstance(body[name], str)
+            and _json_type(body[name]) not in accepted
+        ):
+            body[name] = text
+    return body
+
+
+_ANY_TYPE = frozenset(
+    {"string", "integer", "number", "boolean", "null", "array", "object"}
+)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "string"
+
+
+def _json_types(schema: Any, defs: dict[str, Any], depth: int = 0) -> frozenset[str]:
+    """The JSON types a schema accepts, roughly (everything when unsure)."""
+    schema = _resolve(schema, defs)
+    if not isinstance(schema, dict) or depth > 10:
+        return _ANY_TYPE
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            found: set[str] = set()
+            for sub in schema[key]:
+                found |= _json_types(sub, defs, depth + 1)
+            return frozenset(found)
+    if "enum" in schema or "const" in schema:
+        values = schema.get("enum", [schema.get("const")])
+        return frozenset(_json_type(v) for v in values)
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        kind = [kind]
+    if not isinstance(kind, list):
+        return _ANY_TYPE
+    types = set(kind)
+    if "number" in types:
+        types.add("integer")
+    return frozenset(types)
+
+
+async def _request_schema(nc: Any, service: str, method: str) -> dict[str, Any] | None:
+    """The method's request schema from the first instance that answers $SRV.INFO."""
+    import nats.errors
+    from autonats.service_api import InfoResponse, control_subjects
+
+    try:
+        msg = await nc.request(control_subjects("INFO", service), b"", timeout=1.0)
+        info = msgspec.json.decode(msg.data, type=InfoResponse)
+    except (nats.errors.Error, msgspec.DecodeError):
+        return None  # the call itself reports what is wrong
+    for endpoint in info.endpoints:
+        if endpoint.name == method and endpoint.metadata:
+            try:
+                schema = json.loads(endpoint.metadata.get("request_schema", ""))
+            except ValueError:
+                return None
+            return schema if isinstance(schema, dict) else None
+    return None
+
+
+def run_call(args: argparse.Namespace) -> int:
+    """Send one request and print the reply (or the error, exit status 1)."""
+    service, dot, method = args.target.partition(".")
+    if not dot or not service or not method or "." in method:
+        raise CommandError(
+            f"{args.target!r}: expected SERVICE.METHOD, e.g. user.get_by_id"
+        )
+    subject = f"{args.prefix}.{service}.{method}"
+    pairs = any("=" in a and not a.lstrip().startswith("{") for a in args.args)
+    parse_call_args(args.args)  # report bad arguments before connecting
+
+    async def request(nc: Any) -> Any:
+        import nats.errors
+
+        schema = await _request_schema(nc, service, method) if pairs else None
+        payload = json.dumps(parse_call_args(args.args, schema)).encode()
+        try:
+            return await nc.request(
+                subject,
+                payload,
+                timeout=args.timeout,
+                headers={wire.TIMEOUT_HEADER: str(int(args.timeout * 1000))},
+            )
+        except nats.errors.NoRespondersError:
+            raise CommandError(
+                f"no handler serves {subject} (see autonats ls)"
+            ) from None
+        except nats.errors.TimeoutError:
+            raise CommandError(
+                f"{subject}: no reply within {args.timeout:g} s"
+            ) from None
+
+    msg = _with_connection(args.server, request)
+    headers = msg.headers or {}
+    code = headers.get(wire.ERROR_CODE_HEADER)
+    if code is None:
+        text = msg.data.decode("utf-8", "replace").strip() or "null"
+        try:
+            print(json.dumps(json.loads(text), indent=None if args.json else 2))
+        except ValueError:
+            print(text)
+        return 0
+    try:
+        body = json.loads(msg.data)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {
+            "type": "",
+            "code": int(code) if code.isdigit() else code,
+            "message": headers.get(wire.ERROR_HEADER, ""),
+        }
+    if args.json:
+        print(json.dumps(body))
+    else:
+        kind = f" {body['type']}" if body.get("type") else ""
+        line = f"error {code}{kind}: {body.get('message', '')}"
+        fields = body.get("fields")
+        if fields:
+            line += " " + json.dumps(fields)
+        print(line, file=sys.stderr)
+    return 1
+
+
+# -- output ----------------------------------------------------------------------
+
+
+def _duration(ns: int) -> str:
+    if ns >= 1_000_000_000:
+        return f"{ns / 1e9:.2f}s"
+    if ns >= 1_000_000:
+        return f"{ns / 1e6:.2f}ms"
+    if ns >= 1_000:
+        return f"{ns / 1e3:.0f}µs"
+    return f"{ns}ns"
+
+
+def _table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    right: Collection[int] = (),
+) -> None:
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        parts = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        print("  ".join(parts).rstrip())

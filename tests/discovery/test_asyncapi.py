@@ -1,0 +1,140 @@
+"""``autonats schema``: the contract as an AsyncAPI 3.0 document that validates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from discovery_support import EXAMPLES, cli, load
+from users_nats import INVENTORY_SERVICE, USER_SERVICE
+
+ASYNCAPI = jsonschema.Draft7Validator(load("asyncapi-3.0.0.json"))
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("asyncapi") / "users.json"
+    result = cli("schema", "users.py", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    doc: dict[str, Any] = json.loads(out.read_text())
+    return doc
+
+
+def _pointer(doc: Any, ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node = doc
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def _validates(doc: dict[str, Any], pointer: str, instance: Any) -> bool:
+    # Draft 7 ignores the siblings of $ref, so the document itself is the root
+    # that every #/components/schemas/... reference resolves in.
+    schema = {**doc, "$ref": pointer}
+    return jsonschema.Draft7Validator(schema).is_valid(instance)
+
+
+def test_the_document_validates_against_the_asyncapi_schema(
+    document: dict[str, Any],
+) -> None:
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in ASYNCAPI.iter_errors(document)
+    ]
+    assert not errors
+    assert document["asyncapi"] == "3.0.0"
+    for ref in _refs(document):
+        _pointer(document, ref)  # every reference resolves
+
+
+def test_every_method_has_a_request_and_a_reply(document: dict[str, Any]) -> None:
+    operations = document["operations"]
+    channels = document["channels"]
+    for service in (USER_SERVICE, INVENTORY_SERVICE):
+        for method in service.methods.values():
+            key = f"{service.name}.{method.name}"
+            operation = operations[key]
+            assert operation["action"] == "receive"
+            assert operation["bindings"]["nats"]["queue"] == "q"
+            assert channels[key]["address"] == f"autonats.{key}"
+            request = _pointer(document, operation["messages"][0]["$ref"])
+            assert "payload" in _pointer(document, request["$ref"])
+            if method.oneway:
+                assert "reply" not in operation
+                continue
+            replies = [
+                _pointer(document, r["$ref"])["$ref"].rsplit("/", 1)[-1]
+                for r in operation["reply"]["messages"]
+            ]
+            assert replies == [
+                f"{key}.reply",
+                f"{service.name}.OutOfStock",
+                f"{service.name}.UserNotFound",
+                f"{service.name}.Error",
+            ]
+
+
+def test_payload_schemas_describe_the_wire(document: dict[str, Any]) -> None:
+    messages = "#/components/messages"
+    request = f"{messages}/user.create.request/payload"
+    assert _validates(document, request, {"name": "Ada"})
+    assert _validates(
+        document, request, {"name": "Ada", "address": {"street": "s", "city": "c"}}
+    )
+    assert not _validates(document, request, {"name": 1})
+    assert not _validates(document, request, {})
+    reply = f"{messages}/user.get_by_id.reply/payload"
+    assert _validates(document, reply, {"id": "1", "name": "Ada", "tags": ["a"]})
+    assert not _validates(document, reply, {"id": "1"})
+    point = f"{messages}/inventory.locate.request/payload"
+    assert _validates(document, point, {"near": [52.0, 4.0]})
+    assert not _validates(document, point, {"near": [52.0, 4.0, 1.0]})
+    profile = f"{messages}/user.profile.request/payload"
+    assert _validates(document, profile, {"profile": {"user_id": "1"}})
+    assert not _validates(document, profile, {"profile": {"bio": "x"}})
+    error = _pointer(document, f"{messages}/user.UserNotFound")
+    assert error["headers"]["properties"]["Nats-Service-Error-Code"]["const"] == "404"
+    body = f"{messages}/user.UserNotFound/payload"
+    assert _validates(
+        document,
+        body,
+        {"type": "UserNotFound", "code": 404, "message": "m", "fields": {"id": "4"}},
+    )
+    assert not _validates(
+        document, body, {"type": "UserNotFound", "code": 500, "message": "m"}
+    )
+
+
+def test_stdout_and_service_filter() -> None:
+    result = cli("schema", "users.py", "--service", "inventory")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert not list(ASYNCAPI.iter_errors(doc))
+    assert set(doc["operations"]) == {
+        f"inventory.{m}" for m in INVENTORY_SERVICE.methods
+    }
+    assert doc["info"]["version"] == "0.0.0"
+
+
+def test_a_file_without_services_is_one_line(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.py"
+    plain.write_text("X = 1\n")
+    result = cli("schema", str(plain), cwd=EXAMPLES)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "no service found" in result.stderr

@@ -1,0 +1,212 @@
+"""``autonats ls / info / stats / call`` against handlers started by ``autonats serve``.
+
+The tests run in file order: first one handler process, then a second one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import nats
+import pytest
+
+from discovery_support import Served, check, cli, gather
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def _user_rows(url: str) -> list[dict[str, object]]:
+    result = cli("ls", "--json", "--server", url)
+    assert result.returncode == 0, result.stderr
+    return [row for row in json.loads(result.stdout) if row["name"] == "user"]
+
+
+def test_one_instance(served: Served, nats_url: str) -> None:
+    served.start(1)
+    (row,) = _user_rows(nats_url)
+    assert row["instances"] == 1
+    assert row["version"] == "1.0.0"
+    assert row["endpoints"] == 10
+
+    table = cli("ls", "--server", nats_url)
+    assert table.returncode == 0, table.stderr
+    header, *lines = table.stdout.splitlines()
+    assert header.split() == [
+        "NAME",
+        "VERSION",
+        "INSTANCES",
+        "ENDPOINTS",
+        "REQUESTS",
+        "ERRORS",
+        "AVG",
+    ]
+    assert any(line.split()[:4] == ["user", "1.0.0", "1", "10"] for line in lines)
+
+    info = cli("info", "user", "--server", nats_url)
+    assert info.returncode == 0, info.stderr
+    assert "get_by_id(id: str) -> User" in info.stdout
+    assert "autonats.user.get_by_id, queue q, timeout 5s" in info.stdout
+    assert "search(query: str, limit: int = 10, roles: set[Role] | None = null)" in (
+        info.stdout
+    )
+    assert "touch(id: str) -> None" in info.stdout
+    assert "oneway" in info.stdout
+    assert "Users of the shop." in info.stdout
+
+
+def test_call_prints_the_reply(served: Served, nats_url: str) -> None:
+    result = cli("call", "user.create", '{"name": "Ada"}', "--server", nats_url)
+    assert result.returncode == 0, result.stderr
+    user = json.loads(result.stdout)
+    assert user["name"] == "Ada"
+    assert user["role"] == "customer"
+
+    pairs = cli("call", "user.create", "name=Bob", 'tags=["x"]', "--server", nats_url)
+    assert pairs.returncode == 0, pairs.stderr
+    assert json.loads(pairs.stdout)["tags"] == ["x"]
+
+    # id=42 is the string "42": the request schema says id is a str.
+    missing = cli("call", "user.get_by_id", "id=42", "--server", nats_url)
+    assert missing.returncode == 1
+    assert missing.stdout == ""
+    assert missing.stderr.strip() == (
+        'error 404 UserNotFound: no user with id 42 {"id": "42"}'
+    )
+
+    as_json = cli("call", "user.get_by_id", "id=42", "--json", "--server", nats_url)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout) == {
+        "type": "UserNotFound",
+        "code": 404,
+        "message": "no user with id 42",
+        "fields": {"id": "42"},
+    }
+
+    crash = cli("call", "user.rebuild", "full=true", "--server", nats_url)
+    assert crash.returncode == 1
+    assert crash.stderr.strip() == "error 500 InternalError: internal error"
+
+
+def test_stats_of_one_instance(served: Served, nats_url: str) -> None:
+    result = cli("stats", "user", "--json", "--server", nats_url)
+    assert result.returncode == 0, result.stderr
+    (instance,) = json.loads(result.stdout)
+    by_name = {e["name"]: e for e in instance["endpoints"]}
+    # From test_call_prints_the_reply: 2 creates, 2 get_by_id (404), 1 rebuild (500).
+    assert (by_name["create"]["num_requests"], by_name["create"]["num_errors"]) == (
+        2,
+        0,
+    )
+    assert (
+        by_name["get_by_id"]["num_requests"],
+        by_name["get_by_id"]["num_errors"],
+    ) == (
+        2,
+        2,
+    )
+    assert by_name["get_by_id"]["last_error"] == "404:no user with id 42"
+    assert by_name["rebuild"]["last_error"] == "500:internal error"
+    assert by_name["get_all"]["num_requests"] == 0
+    table = cli("stats", "user", "--server", nats_url)
+    assert table.returncode == 0, table.stderr
+    assert "404:no user with id 42" in table.stdout
+    assert table.stdout.startswith(f"user 1.0.0  id {instance['id']}")
+
+
+async def test_two_instances(served: Served, nats_url: str) -> None:
+    served.start(1)
+    nc = await nats.connect(nats_url)
+    try:
+        pings = await gather(nc, "$SRV.PING.user", wait=0.3)
+        for verb in ("PING", "INFO", "STATS"):
+            for reply in await gather(nc, f"$SRV.{verb}", wait=0.3):
+                check(verb, reply)
+    finally:
+        await nc.close()
+    ids = {p["id"] for p in pings}
+    assert len(ids) == 2
+
+    (row,) = _user_rows(nats_url)
+    assert row["instances"] == 2
+    assert set(row["ids"]) == ids  # type: ignore[call-overload]
+    assert row["requests"] == 5
+    assert row["errors"] == 3
+
+    info = cli("info", "user", "--json", "--server", nats_url)
+    assert info.returncode == 0, info.stderr
+    instances = json.loads(info.stdout)
+    assert {i["id"] for i in instances} == ids
+    for instance in instances:
+        assert instance["endpoints"][0]["signature"] == "(id: str) -> User"
+
+    stats = cli("stats", "user", "--json", "--server", nats_url)
+    assert stats.returncode == 0, stats.stderr
+    counted = json.loads(stats.stdout)
+    assert {i["id"] for i in counted} == ids
+    totals = sorted(sum(e["num_requests"] for e in i["endpoints"]) for i in counted)
+    assert totals == [0, 5]
+
+    text = cli("info", "user", "--server", nats_url)
+    assert text.returncode == 0
+    assert all(f"id {i}" in text.stdout for i in ids)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ls"],
+        ["info", "user"],
+        ["stats", "user"],
+        ["call", "user.get_by_id", "id=42"],
+    ],
+)
+def test_no_server_is_one_line_without_traceback(
+    args: list[str], closed_url: str
+) -> None:
+    result = cli(*args, "--server", closed_url)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line == (
+        f"autonats: cannot connect to {closed_url}: "
+        "connection refused (is nats-server running?)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["info", "no-such-service"],
+            "no instance of service 'no-such-service' answered",
+        ),
+        (
+            ["stats", "no-such-service"],
+            "no instance of service 'no-such-service' answered",
+        ),
+        (
+            ["call", "no-such-service.get", "id=1"],
+            "no handler serves autonats.no-such-service.get",
+        ),
+    ],
+)
+def test_nothing_answering_is_one_line(
+    args: list[str], message: str, nats_url: str
+) -> None:
+    result = cli(*args, "--server", nats_url, "--timeout", "0.3")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert message in line
+
+
+def test_bad_arguments_are_one_line(nats_url: str) -> None:
+    for args in (
+        ["call", "user"],
+        ["call", "user.get_by_id", "id"],
+        ["call", "user.x", "[1]"],
+    ):
+        result = cli(*args, "--server", nats_url)
+        assert result.returncode == 1, args
+        assert len(result.stderr.splitlines()) == 1, result.stderr
