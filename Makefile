@@ -34,5 +34,15 @@ lint: $(STAMP)
 test: lint check-generated
 	$(BIN)/pytest
 
+# Benchmarks (docs/benchmarks.md): their dependencies are the bench extra.
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

