@@ -211,7 +211,7 @@ class DurableConsumer:
                 headers = msg.headers or {}
                 deadline = loop.time() + spec.timeout
                 _current.set(Call(spec.service, spec.name, deadline, headers))
-                await _run_until(loop, deadline, ep, values)
+                await _run_until(self.handler._deadlines, loop, deadline, ep, values)
             except _Reply as failure:
                 duration = time.perf_counter_ns() - started
                 ep.stats.finished(duration, failure.code, failure.message)

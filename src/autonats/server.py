@@ -134,6 +134,7 @@ class Handler:
                 stats=EndpointStats(concurrency=limit),
             )
         handlers.add(self)
+        self._deadlines = _Deadlines()
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -260,6 +261,25 @@ class Handler:
     async def _serve(
         self, ep: _Endpoint, msg: nats.aio.msg.Msg, arrived: float
     ) -> None:
+        # One task serves its request, then the requests queued behind it:
+        # a queue of N costs no extra tasks.
+        try:
+            while True:
+                await self._serve_one(ep, msg, arrived)
+                if not ep.pending:
+                    break
+                msg, arrived = ep.pending.popleft()
+                ep.stats.queued = len(ep.pending)
+        finally:
+            ep.stats.in_flight -= 1
+            if ep.pending and ep.stats.in_flight < ep.limit:  # left early (cancelled)
+                next_msg, next_arrived = ep.pending.popleft()
+                ep.stats.queued = len(ep.pending)
+                self._start(ep, next_msg, next_arrived)
+
+    async def _serve_one(
+        self, ep: _Endpoint, msg: nats.aio.msg.Msg, arrived: float
+    ) -> None:
         try:
             if self._tracing is None:
                 await self._handle(ep, msg, arrived)
@@ -274,12 +294,6 @@ class Handler:
                         tracing.finish(span, failure.code, failure.cause)
         except Exception:  # never let one call take the handler down
             log.exception("%s.%s: unexpected failure", ep.spec.service, ep.spec.name)
-        finally:
-            ep.stats.in_flight -= 1
-            if ep.pending:
-                next_msg, next_arrived = ep.pending.popleft()
-                ep.stats.queued = len(ep.pending)
-                self._start(ep, next_msg, next_arrived)
 
     async def _handle(
         self, ep: _Endpoint, msg: nats.aio.msg.Msg, arrived: float
@@ -297,7 +311,7 @@ class Handler:
                 )
             values = _decode_args(spec, msg.data)
             _current.set(Call(spec.service, spec.name, deadline, headers))
-            result = await _run_until(loop, deadline, ep, values)
+            result = await _run_until(self._deadlines, loop, deadline, ep, values)
             body = b"" if spec.oneway else _encode_result(spec, result)
             if len(body) > self.nc.max_payload:
                 raise _Reply(
@@ -378,7 +392,42 @@ def _decode_struct(spec: MethodSpec, data: bytes) -> Any:
         ) from None
 
 
+#: Running calls' deadlines are checked this often (seconds): one timer per
+#: handler rather than one per call, cancelling at most this much late.
+DEADLINE_TICK = 0.01
+
+
+class _Deadlines:
+    """Cancels the tasks whose call outlived its deadline, from one periodic timer."""
+
+    def __init__(self) -> None:
+        self._due: dict[asyncio.Task[Any], float] = {}
+        self.expired: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(
+        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], deadline: float
+    ) -> None:
+        self._due[task] = deadline
+        if self._timer is None:
+            self._timer = loop.call_later(DEADLINE_TICK, self._sweep, loop)
+
+    def forget(self, task: asyncio.Task[Any]) -> None:
+        self._due.pop(task, None)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        for task in [t for t, deadline in self._due.items() if deadline <= now]:
+            del self._due[task]
+            self.expired.add(task)
+            task.cancel()
+        if self._due:
+            self._timer = loop.call_later(DEADLINE_TICK, self._sweep, loop)
+
+
 async def _run_until(
+    deadlines: _Deadlines,
     loop: asyncio.AbstractEventLoop,
     deadline: float,
     ep: _Endpoint,
@@ -386,23 +435,17 @@ async def _run_until(
 ) -> Any:
     task = asyncio.current_task()
     assert task is not None
-    expired = False
-
-    def expire() -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
-
-    timer = loop.call_at(deadline, expire)
+    deadlines.watch(loop, task, deadline)
     try:
         if ep.spec.by_position:
             return await ep.impl(*values)
         return await codec.call_with(ep.impl, values, ep.spec.params)
     except asyncio.CancelledError:
-        if not expired:
+        if task not in deadlines.expired:
             raise
+        deadlines.expired.discard(task)
         uncancel = getattr(task, "uncancel", None)
-        if uncancel is not None:
+        if uncancel is not None:  # Python 3.11+: this cancellation is handled
             uncancel()
         raise _Reply(504, "deadline exceeded", "DeadlineExceeded") from None
     except ServiceError as exc:
@@ -412,7 +455,7 @@ async def _run_until(
     except Exception as exc:
         raise _Reply(500, "internal error", "InternalError", cause=exc) from None
     finally:
-        timer.cancel()
+        deadlines.forget(task)
 
 
 def _log_failure(spec: MethodSpec, reply: _Reply, duration_ns: int) -> None:
