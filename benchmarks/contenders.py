@@ -294,6 +294,12 @@ class Autonats(Contender):
     #: handler from shedding any, so that every message can be counted.
     queue_size = 1_000_000
 
+    @property
+    def prefix(self) -> str:
+        """Subject prefix of its own: both autonats contenders serve the same
+        interface, and must not share (split) each other's messages."""
+        return f"{self.namespace}.{self.name}"
+
     async def serve(self, url: str) -> str:
         from benchmarks.echo_nats import BenchHandler
 
@@ -302,7 +308,7 @@ class Autonats(Contender):
             self._server_nc,
             _EchoImpl(self),
             queue_size=self.queue_size,
-            prefix=self.namespace,
+            prefix=self.prefix,
         )
         await self._handler.run()
         return url
@@ -315,7 +321,7 @@ class Autonats(Contender):
         from benchmarks.echo_nats import BenchClient
 
         self._nc = await _connect(url)
-        self._client = BenchClient(self._nc, prefix=self.namespace)
+        self._client = BenchClient(self._nc, prefix=self.prefix)
 
     async def close(self) -> None:
         await self._nc.close()
@@ -328,17 +334,67 @@ class Autonats(Contender):
 
 
 class AutonatsTraced(Autonats):
-    """HOOK for issue 4: autonats with tracing and metrics turned on.
+    """autonats generated with ``--tracing`` (benchmarks/echo_traced_nats.py), an
+    OpenTelemetry SDK recording every span (handed to an exporter that drops
+    them, so export I/O is not measured; no batching thread, so the handler
+    process exits cleanly), and the Prometheus collector registered.
 
-    Not measurable yet: issue 4 (OpenTelemetry tracing, Prometheus metrics) has
-    not landed. When it does, set ``unavailable = None`` and turn both on in
-    ``serve`` and ``connect`` (e.g. pass the tracer/registry to BenchHandler
-    and BenchClient); every scenario then measures it with no other change.
+    Metrics cost nothing per call by design: the counters are always kept and
+    the collector only reads them when scraped.
     """
 
     name = "autonats-traced"
     label = "autonats + tracing + metrics"
-    unavailable = "not yet available (issue 4)"
+
+    async def serve(self, url: str) -> str:
+        from benchmarks.echo_traced_nats import BenchHandler
+
+        _observe()
+        self._server_nc = await _connect(url)
+        self._handler = BenchHandler(
+            self._server_nc,
+            _EchoImpl(self),
+            queue_size=self.queue_size,
+            prefix=self.prefix,
+        )
+        await self._handler.run()
+        return url
+
+    async def connect(self, url: str, address: str) -> None:
+        from benchmarks.echo_traced_nats import BenchClient
+
+        _observe()
+        self._nc = await _connect(url)
+        self._client = BenchClient(self._nc, prefix=self.prefix)
+
+
+def _observe() -> None:
+    """Install a recording tracer provider and the metrics collector, once."""
+    from autonats import metrics
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        SimpleSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+    from prometheus_client import CollectorRegistry
+
+    class Discard(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(Discard()))
+        trace.set_tracer_provider(provider)
+    global _registry
+    if _registry is None:
+        _registry = CollectorRegistry()
+        metrics.register(_registry)
+
+
+_registry: Any = None
 
 
 #: Table order: the floor first, autonats last.

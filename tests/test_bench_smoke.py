@@ -6,7 +6,6 @@ and that the report renders. ``make bench`` runs the same code for real.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +73,7 @@ def test_scenarios_cover_the_issue(results: Results) -> None:
 
 
 def test_every_contender_ran_in_a_separate_process(results: Results) -> None:
-    for name in ("raw", "micro", "faststream", "grpc", "autonats"):
+    for name in ("raw", "micro", "faststream", "grpc", "autonats", "autonats-traced"):
         process_cells = [
             c
             for c in results.cells.values()
@@ -91,8 +90,9 @@ def test_cells_not_measured_say_why(results: Results) -> None:
     }
     assert statuses[("oneway-100B", "micro")].startswith("n/a")
     assert statuses[("oneway-100B", "grpc")].startswith("n/a")
-    assert statuses[("seq-100B", "autonats-traced")] == "not yet available (issue 4)"
     assert ("oneway-100B", "autonats") not in statuses
+    assert ("seq-100B", "autonats-traced") not in statuses
+    assert ("oneway-100B", "autonats-traced") not in statuses
 
 
 def test_report_renders(results: Results, tmp_path: Path) -> None:
@@ -101,13 +101,11 @@ def test_report_renders(results: Results, tmp_path: Path) -> None:
         assert cls.label in table
     page = render_markdown(Report(results, {"cores": "2"}, time_codegen(10, 1)))
     assert "# Benchmarks" in page
-    assert "not yet available" in page
+    assert "autonats + tracing + metrics" in page
     assert "10 methods" in page
 
 
 def test_chart_is_written(results: Results, tmp_path: Path) -> None:
-    if importlib.util.find_spec("matplotlib") is None:
-        pytest.skip("matplotlib is in the bench extra only (make bench installs it)")
     chart = tmp_path / "chart.png"
     assert write_chart(results, chart)
     assert chart.read_bytes().startswith(b"\x89PNG")
@@ -121,8 +119,6 @@ def test_codegen_interface_of_many_methods_generates() -> None:
 
 
 def test_profile_summarises(nats_url: str) -> None:
-    if importlib.util.find_spec("pyinstrument") is None:
-        pytest.skip("pyinstrument is in the bench extra only (make bench installs it)")
     from benchmarks.profile import profile_contender
 
     profile = profile_contender(nats_url, "autonats", seconds=0.1, inflight=5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nats.aio.client
+
 from shop import UserStore
 from users_nats import UserClient, UserHandler
 

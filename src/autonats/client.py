@@ -343,6 +343,11 @@ class Client:
             raise ProtocolError(
                 f"{spec.service}.{spec.name}: the reply is not valid JSON: {exc}"
             ) from None
+        except (RecursionError, UnicodeDecodeError) as exc:
+            raise ProtocolError(
+                f"{spec.service}.{spec.name}: the reply cannot be decoded: "
+                f"{type(exc).__name__}"
+            ) from None
 
     def _error(self, headers: dict[str, str], data: bytes) -> Exception | None:
         code_text = headers.get(wire.ERROR_CODE_HEADER)

@@ -15,8 +15,9 @@ Layout, for prefix ``autonats`` and service ``user`` (see docs/protocol.md):
   window on ``Nats-Msg-Id``;
 - consumer ``user_touch`` per durable method (explicit ack);
 - dead-letter stream ``autonats_user_dead``: subject
-  ``autonats.dead.user.touch``, the original body, headers
-  ``Autonats-Error-Code``, ``Autonats-Error`` and ``Autonats-Deliveries``.
+  ``autonats.dead.user.touch``, the original body and headers, plus
+  ``Autonats-Error-Code``, ``Autonats-Error``, ``Autonats-Deliveries`` and the
+  call's id as ``Autonats-Msg-Id``.
 """
 
 from __future__ import annotations
@@ -205,28 +206,30 @@ class DurableConsumer:
         loop = asyncio.get_running_loop()
         started = time.perf_counter_ns()
         deliveries = msg.metadata.num_delivered or 1
+        failure: _Reply | None = None
         try:
-            try:
-                values = _decode_args(spec, msg.data)
-                headers = msg.headers or {}
-                deadline = loop.time() + spec.timeout
-                _current.set(Call(spec.service, spec.name, deadline, headers))
-                await _run_until(self.handler._deadlines, loop, deadline, ep, values)
-            except _Reply as failure:
-                duration = time.perf_counter_ns() - started
-                ep.stats.finished(duration, failure.code, failure.message)
-                _log_failure(spec, failure, duration)
-                if failure.code == 400 or deliveries >= MAX_DELIVER:
-                    await self._dead_letter(
-                        msg, failure.code, failure.message, deliveries
-                    )
-                    await msg.ack()
-                else:
-                    delay = min(BACKOFF * 2 ** (deliveries - 1), BACKOFF_MAX)
-                    await msg.nak(delay=delay)
+            values = _decode_args(spec, msg.data)
+            headers = msg.headers or {}
+            deadline = loop.time() + spec.timeout
+            _current.set(Call(spec.service, spec.name, deadline, headers))
+            await _run_until(self.handler._deadlines, loop, deadline, ep, values)
+        except _Reply as reply:
+            failure = reply
+        except Exception as exc:  # a bug of ours: never leave the call unacknowledged
+            failure = _Reply(500, "internal error", "InternalError", cause=exc)
+        duration = time.perf_counter_ns() - started
+        try:
+            if failure is None:
+                ep.stats.finished(duration, 0, "")
+                await msg.ack()
                 return
-            ep.stats.finished(time.perf_counter_ns() - started, 0, "")
-            await msg.ack()
+            ep.stats.finished(duration, failure.code, failure.message)
+            _log_failure(spec, failure, duration)
+            if failure.code == 400 or deliveries >= MAX_DELIVER:
+                await self._dead_letter(msg, failure.code, failure.message, deliveries)
+                await msg.ack()
+            else:
+                await msg.nak(delay=min(BACKOFF * 2 ** (deliveries - 1), BACKOFF_MAX))
         except nats.errors.Error as exc:
             # The ack or nak did not reach the server: JetStream redelivers after ack_wait.
             log.warning(
@@ -248,7 +251,10 @@ class DurableConsumer:
                 "Autonats-Deliveries": str(deliveries),
             }
         )
-        headers.pop(MSG_ID_HEADER, None)  # its own de-duplication must not drop it
+        # Its own de-duplication must not drop it: keep the id under another name.
+        message_id = headers.pop(MSG_ID_HEADER, None)
+        if message_id is not None:
+            headers["Autonats-Msg-Id"] = message_id
         js = self.handler.nc.jetstream()
         await js.publish(
             dead_letter_subject(self.handler.prefix, spec.service, spec.name),

@@ -384,6 +384,10 @@ def _decode_struct(spec: MethodSpec, data: bytes) -> Any:
         raise _Reply(
             400, f"the request body is not valid JSON: {exc}", "BadRequest"
         ) from None
+    except RecursionError:
+        raise _Reply(
+            400, "the request body is nested too deeply to decode", "BadRequest"
+        ) from None
     except UnicodeDecodeError:
         raise _Reply(
             400,
