@@ -200,17 +200,20 @@ class Client:
         args: Sequence[Any],
         send: Callable[[MethodSpec, Sequence[Any], dict[str, str]], Awaitable[Any]],
     ) -> Any:
-        assert self._tracing is not None
+        tracing = self._tracing
+        assert tracing is not None
         carrier: dict[str, str] = {}
-        subject = self._subjects[spec.name]
-        with self._tracing.client_span(spec, subject, carrier) as span:
-            try:
-                result = await send(spec, args, carrier)
-            except BaseException as exc:
-                self._tracing.fail(span, exc)
-                raise
-            self._tracing.finish(span, 0)
+        span = tracing.start_client(spec, self._subjects[spec.name], carrier)
+        try:
+            result = await send(spec, args, carrier)
+        except BaseException as exc:
+            tracing.fail(span, exc)
+            raise
+        else:
+            tracing.finish(span, 0)
             return result
+        finally:
+            tracing.end(span)
 
     async def _call(
         self, spec: MethodSpec, args: Sequence[Any], extra: dict[str, str] | None

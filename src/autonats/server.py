@@ -284,14 +284,18 @@ class Handler:
             if self._tracing is None:
                 await self._handle(ep, msg, arrived)
             else:
-                headers = msg.headers or {}
                 tracing = self._tracing
-                with tracing.server_span(ep.spec, msg.subject, headers) as span:
+                span, token = tracing.start_server(
+                    ep.spec, msg.subject, msg.headers or {}
+                )
+                try:
                     failure = await self._handle(ep, msg, arrived)
                     if failure is None:
                         tracing.finish(span, 0)
                     else:
                         tracing.finish(span, failure.code, failure.cause)
+                finally:
+                    tracing.end(span, token)
         except Exception:  # never let one call take the handler down
             log.exception("%s.%s: unexpected failure", ep.spec.service, ep.spec.name)
 

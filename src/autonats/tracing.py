@@ -7,14 +7,16 @@ trace follows a call through handlers and the calls they make.
 
 Needs ``opentelemetry-api`` (``pip install 'autonats[otel]'``); without it
 :func:`enabled` returns None and the runtime runs no tracing code at all.
+
+The W3C headers are written and read here directly rather than through the
+globally configured propagator: the contract fixes them, and it keeps a span's
+cost on the hot path to what the SDK itself needs.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Tracing", "current_trace_id", "enabled"]
 
 _INSTRUMENTATION = "autonats"
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
 def enabled() -> Tracing | None:
@@ -42,51 +45,100 @@ class Tracing:
     """Starts client and server spans and carries their context in headers."""
 
     def __init__(self) -> None:
-        from opentelemetry import propagate, trace
+        from opentelemetry import context, trace
 
         self._trace = trace
-        self._propagate = propagate
+        self._context = context
         self._tracer = trace.get_tracer(_INSTRUMENTATION)
+        self._names: dict[tuple[int, bool], tuple[str, Any, dict[str, str]]] = {}
 
-    @contextmanager
-    def client_span(
-        self, spec: MethodSpec, subject: str, headers: dict[str, str]
-    ) -> Iterator[Any]:
-        """A span around one outgoing call; injects its context into ``headers``."""
-        trace = self._trace
-        kind = trace.SpanKind.PRODUCER if spec.oneway else trace.SpanKind.CLIENT
-        name = f"autonats:{_pascal(spec.service)}Client:{spec.name}"
-        with self._tracer.start_as_current_span(
-            name,
-            kind=kind,
-            attributes=_attributes(spec, subject, "publish"),
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            self._propagate.inject(headers)
-            yield span
+    def _describe(
+        self, spec: MethodSpec, subject: str, client: bool
+    ) -> tuple[str, Any, Any]:
+        key = (id(spec), client)
+        found = self._names.get(key)
+        if found is None:
+            kinds = self._trace.SpanKind
+            if client:
+                name = f"autonats:{_pascal(spec.service)}Client:{spec.name}"
+                kind = kinds.PRODUCER if spec.oneway else kinds.CLIENT
+            else:
+                name = f"autonats:{_pascal(spec.service)}Server:{spec.name}"
+                kind = kinds.CONSUMER if spec.oneway else kinds.SERVER
+            attributes = {
+                "rpc.system": "autonats",
+                "rpc.service": spec.service,
+                "rpc.method": spec.name,
+                "messaging.system": "nats",
+                "messaging.destination.name": subject,
+                "messaging.operation.type": "publish" if client else "process",
+            }
+            found = self._names[key] = (name, kind, attributes)
+        return found
 
-    @contextmanager
-    def server_span(
+    def start_client(
         self, spec: MethodSpec, subject: str, headers: dict[str, str]
-    ) -> Iterator[Any]:
-        """A span around serving one call, a child of the caller's span when it sent one."""
-        trace = self._trace
-        kind = trace.SpanKind.CONSUMER if spec.oneway else trace.SpanKind.SERVER
-        name = f"autonats:{_pascal(spec.service)}Server:{spec.name}"
-        parent = self._propagate.extract(headers) if headers else None
-        with self._tracer.start_as_current_span(
-            name,
-            context=parent,
-            kind=kind,
-            attributes=_attributes(spec, subject, "process"),
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            yield span
+    ) -> Any:
+        """Start the span of an outgoing call (a child of the current span) and
+        write its context into ``headers``. End it with :meth:`end`."""
+        name, kind, attributes = self._describe(spec, subject, True)
+        span = self._tracer.start_span(name, kind=kind, attributes=attributes)
+        ctx = span.get_span_context()
+        if ctx.is_valid:
+            headers["traceparent"] = (
+                f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+            )
+            if ctx.trace_state:
+                headers["tracestate"] = ctx.trace_state.to_header()
+        return span
+
+    def start_server(
+        self, spec: MethodSpec, subject: str, headers: dict[str, str]
+    ) -> tuple[Any, object]:
+        """Start the span of serving a call, a child of the caller's span when the
+        request carries one, and make it current. End it with :meth:`end`."""
+        name, kind, attributes = self._describe(spec, subject, False)
+        parent = self._parent(headers)
+        span = self._tracer.start_span(
+            name, context=parent, kind=kind, attributes=attributes
+        )
+        token = self._context.attach(self._trace.set_span_in_context(span))
+        return span, token
+
+    def _parent(self, headers: dict[str, str]) -> Any:
+        match = _TRACEPARENT.match(headers.get("traceparent", ""))
+        if match is None:
+            return None
+        from opentelemetry.trace import (
+            NonRecordingSpan,
+            SpanContext,
+            TraceFlags,
+            TraceState,
+        )
+
+        trace_id, span_id = int(match.group(1), 16), int(match.group(2), 16)
+        if not trace_id or not span_id:
+            return None
+        state = headers.get("tracestate")
+        parent = SpanContext(
+            trace_id=trace_id,
+            span_id=span_id,
+            is_remote=True,
+            trace_flags=TraceFlags(int(match.group(3), 16) & 1),
+            trace_state=TraceState.from_header([state]) if state else None,
+        )
+        return self._trace.set_span_in_context(NonRecordingSpan(parent))
+
+    def end(self, span: Any, token: object = None) -> None:
+        """End ``span`` (and make its parent current again, for a server span)."""
+        if token is not None:
+            self._context.detach(token)  # type: ignore[arg-type]
+        span.end()
 
     def finish(self, span: Any, code: int, error: BaseException | None = None) -> None:
         """Record the call's outcome: reply code 0 is success."""
+        if not span.is_recording():
+            return
         span.set_attribute("rpc.response.status_code", str(code))
         if code:
             span.set_attribute("error.type", str(code))
@@ -97,23 +149,14 @@ class Tracing:
 
     def fail(self, span: Any, error: BaseException) -> None:
         """Record a call that ended with ``error`` on the client."""
+        if not span.is_recording():
+            return
         code = getattr(error, "code", 0)
         span.set_attribute("error.type", type(error).__name__)
         if isinstance(code, int) and code:
             span.set_attribute("rpc.response.status_code", str(code))
         span.record_exception(error)
         span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, str(error)))
-
-
-def _attributes(spec: MethodSpec, subject: str, operation: str) -> dict[str, str]:
-    return {
-        "rpc.system": "autonats",
-        "rpc.service": spec.service,
-        "rpc.method": spec.name,
-        "messaging.system": "nats",
-        "messaging.destination.name": subject,
-        "messaging.operation.type": operation,
-    }
 
 
 def current_trace_id() -> str:
