@@ -334,17 +334,18 @@ class Autonats(Contender):
 
 
 class AutonatsTraced(Autonats):
-    """autonats generated with ``--tracing`` (benchmarks/echo_traced_nats.py), an
-    OpenTelemetry SDK recording every span (handed to an exporter that drops
-    them, so export I/O is not measured; no batching thread, so the handler
-    process exits cleanly), and the Prometheus collector registered.
+    """autonats generated with ``--tracing`` (benchmarks/echo_traced_nats.py), the
+    OpenTelemetry SDK with a production-style sampler (parent-based, 1% of new
+    traces), and the Prometheus collector registered.
 
-    Metrics cost nothing per call by design: the counters are always kept and
-    the collector only reads them when scraped.
+    Spans go to an exporter that drops them, so export I/O is not measured (and
+    no batching thread keeps the handler process alive). Metrics cost nothing
+    per call by design: the counters are always kept and the collector only
+    reads them when scraped.
     """
 
     name = "autonats-traced"
-    label = "autonats + tracing + metrics"
+    label = "autonats + tracing (1% sampled) + metrics"
 
     async def serve(self, url: str) -> str:
         from benchmarks.echo_traced_nats import BenchHandler
@@ -368,8 +369,21 @@ class AutonatsTraced(Autonats):
         self._client = BenchClient(self._nc, prefix=self.prefix)
 
 
+class AutonatsTracedAll(AutonatsTraced):
+    """As :class:`AutonatsTraced`, but every span sampled and recorded: the worst
+    case, where the OpenTelemetry SDK's own cost per span dominates."""
+
+    name = "autonats-traced-all"
+    label = "autonats + tracing (all sampled) + metrics"
+
+
 def _observe() -> None:
-    """Install a recording tracer provider and the metrics collector, once."""
+    """Install the tracer provider and the metrics collector, once per process.
+
+    One provider serves both traced contenders (the global one can be set only
+    once): its sampler records every span of ``autonats-traced-all``'s subjects
+    and 1% of the other traces.
+    """
     from autonats import metrics
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
@@ -378,14 +392,37 @@ def _observe() -> None:
         SpanExporter,
         SpanExportResult,
     )
+    from opentelemetry.sdk.trace.sampling import (
+        ALWAYS_ON,
+        ParentBased,
+        Sampler,
+        SamplingResult,
+        TraceIdRatioBased,
+    )
     from prometheus_client import CollectorRegistry
 
     class Discard(SpanExporter):
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
+    class ByContender(Sampler):
+        def __init__(self) -> None:
+            self._all = ALWAYS_ON
+            self._some = ParentBased(TraceIdRatioBased(0.01))
+
+        def should_sample(
+            self, parent_context: Any, trace_id: int, name: str, *args: Any, **kw: Any
+        ) -> SamplingResult:
+            attributes = kw.get("attributes") or (args[1] if len(args) > 1 else None)
+            subject = str((attributes or {}).get("messaging.destination.name", ""))
+            chosen = self._all if AutonatsTracedAll.name in subject else self._some
+            return chosen.should_sample(parent_context, trace_id, name, *args, **kw)
+
+        def get_description(self) -> str:
+            return "autonats benchmark: all of autonats-traced-all, 1% of the rest"
+
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        provider = TracerProvider()
+        provider = TracerProvider(sampler=ByContender())
         provider.add_span_processor(SimpleSpanProcessor(Discard()))
         trace.set_tracer_provider(provider)
     global _registry
@@ -405,6 +442,7 @@ CONTENDERS: tuple[type[Contender], ...] = (
     Grpc,
     Autonats,
     AutonatsTraced,
+    AutonatsTracedAll,
 )
 
 

@@ -212,6 +212,24 @@ def target_lines(results: Results) -> list[str]:
     return lines
 
 
+def observability_lines(results: Results) -> list[str]:
+    """Issue 4's target: tracing and metrics together cost at most 15% of throughput."""
+    lines = []
+    inflight = results.config.inflight
+    for name in ("autonats-traced", "autonats-traced-all"):
+        for scenario in results.scenarios:
+            ratio = _pair(results, scenario, name, "autonats")
+            if ratio is None:
+                continue
+            ok = ratio >= 0.85
+            lines.append(
+                f"- {_label(name)}, {scenario.title(inflight)}: "
+                f"{ratio:.2f} of plain autonats (target >= 0.85): "
+                + ("met" if ok else "**missed**")
+            )
+    return lines
+
+
 def uvloop_table(results: Results) -> str:
     """asyncio against uvloop for the contenders measured with both."""
     rows = [
@@ -293,6 +311,14 @@ def render_markdown(report: Report) -> str:
         "## Targets for autonats (plain)",
         "",
         *target_lines(r),
+        "",
+        "## Cost of tracing and metrics",
+        "",
+        "Metrics add nothing per call (counters are always kept; the collector reads "
+        "them when scraped), so this is the cost of OpenTelemetry spans: a client and "
+        "a server span per call, recorded by the SDK.",
+        "",
+        *observability_lines(r),
         "",
         "## uvloop",
         "",

@@ -73,7 +73,15 @@ def test_scenarios_cover_the_issue(results: Results) -> None:
 
 
 def test_every_contender_ran_in_a_separate_process(results: Results) -> None:
-    for name in ("raw", "micro", "faststream", "grpc", "autonats", "autonats-traced"):
+    for name in (
+        "raw",
+        "micro",
+        "faststream",
+        "grpc",
+        "autonats",
+        "autonats-traced",
+        "autonats-traced-all",
+    ):
         process_cells = [
             c
             for c in results.cells.values()
@@ -93,6 +101,7 @@ def test_cells_not_measured_say_why(results: Results) -> None:
     assert ("oneway-100B", "autonats") not in statuses
     assert ("seq-100B", "autonats-traced") not in statuses
     assert ("oneway-100B", "autonats-traced") not in statuses
+    assert ("par-100B", "autonats-traced-all") not in statuses
 
 
 def test_report_renders(results: Results, tmp_path: Path) -> None:
@@ -101,7 +110,7 @@ def test_report_renders(results: Results, tmp_path: Path) -> None:
         assert cls.label in table
     page = render_markdown(Report(results, {"cores": "2"}, time_codegen(10, 1)))
     assert "# Benchmarks" in page
-    assert "autonats + tracing + metrics" in page
+    assert "autonats + tracing (1% sampled) + metrics" in page
     assert "10 methods" in page
 
 

@@ -278,19 +278,24 @@ class Client:
     ) -> None:
         payload = self._encode(spec, args)
         timeout = self.timeout or spec.timeout
+        send_timeout = self.timeout is not None and self.timeout != spec.timeout
         outer = _current.get()
         if outer is not None:
-            timeout = min(timeout, outer.deadline - asyncio.get_running_loop().time())
-            if timeout <= 0:
+            remaining = outer.deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
                 raise TimeoutError(f"{self._subjects[spec.name]}: deadline exceeded")
-        headers = {wire.TIMEOUT_HEADER: str(int(timeout * 1000))}
-        if extra:
-            headers.update(extra)
+            if remaining < timeout:
+                timeout, send_timeout = remaining, True
+        headers = dict(extra) if extra else {}
+        if send_timeout:  # as for calls: only when it differs from the declared one
+            headers[wire.TIMEOUT_HEADER] = str(int(timeout * 1000))
         if spec.durable:
             await self._publish_durable(spec, payload, headers, timeout)
             return
         try:
-            await self.nc.publish(self._subjects[spec.name], payload, headers=headers)
+            await self.nc.publish(
+                self._subjects[spec.name], payload, headers=headers or None
+            )
         except nats.errors.Error as exc:
             raise nats_error(exc) from None
 

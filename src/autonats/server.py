@@ -461,6 +461,10 @@ async def _run_until(
     except _Reply:
         raise
     except Exception as exc:
+        if loop.time() >= deadline:
+            # Out of time, e.g. a nested call that inherited this deadline timed
+            # out a tick before the sweeper got here: still a deadline, not a bug.
+            raise _Reply(504, "deadline exceeded", "DeadlineExceeded") from None
         raise _Reply(500, "internal error", "InternalError", cause=exc) from None
     finally:
         deadlines.forget(task)
