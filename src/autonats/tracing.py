@@ -19,12 +19,15 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
+from autonats.context import _current
+
 if TYPE_CHECKING:
     from autonats.spec import MethodSpec
 
 __all__ = ["Tracing", "current_trace_id", "enabled"]
 
 _INSTRUMENTATION = "autonats"
+_UNSAMPLED_FLAGS = frozenset(f"{n:02x}" for n in range(0, 256, 2))
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
@@ -51,6 +54,24 @@ class Tracing:
         self._context = context
         self._tracer = trace.get_tracer(_INSTRUMENTATION)
         self._names: dict[tuple[int, bool], tuple[str, Any, dict[str, str]]] = {}
+        self._provider: object = None
+        self._parent_based = False
+
+    def _follows_parent(self) -> bool:
+        """True when the SDK's sampler decides children by their parent (its
+        default, ParentBased): then an unsampled parent's child is never
+        recorded, and no span needs to be made for it at all."""
+        provider = self._trace.get_tracer_provider()
+        if provider is not self._provider:
+            self._provider = provider
+            try:
+                from opentelemetry.sdk.trace.sampling import ParentBased
+            except ImportError:
+                self._parent_based = False
+            else:
+                sampler = getattr(provider, "sampler", None)
+                self._parent_based = isinstance(sampler, ParentBased)
+        return self._parent_based
 
     def _describe(
         self, spec: MethodSpec, subject: str, client: bool
@@ -81,15 +102,21 @@ class Tracing:
     ) -> Any:
         """Start the span of an outgoing call (a child of the current span) and
         write its context into ``headers``. End it with :meth:`end`."""
+        current = self._trace.get_current_span().get_span_context()
+        if current.is_valid:
+            if not current.trace_flags.sampled and self._follows_parent():
+                # Inside an unsampled trace: pass the trace on, make no span.
+                _inject(current, headers)
+                return None
+        else:
+            call = _current.get()
+            if call is not None and _unsampled(call.headers) and self._follows_parent():
+                # Serving an unsampled call (no span was made for it): pass it on.
+                _copy_context(call.headers, headers)
+                return None
         name, kind, attributes = self._describe(spec, subject, True)
         span = self._tracer.start_span(name, kind=kind, attributes=attributes)
-        ctx = span.get_span_context()
-        if ctx.is_valid:
-            headers["traceparent"] = (
-                f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
-            )
-            if ctx.trace_state:
-                headers["tracestate"] = ctx.trace_state.to_header()
+        _inject(span.get_span_context(), headers)
         return span
 
     def start_server(
@@ -97,12 +124,22 @@ class Tracing:
     ) -> tuple[Any, object]:
         """Start the span of serving a call, a child of the caller's span when the
         request carries one, and make it current. End it with :meth:`end`."""
-        name, kind, attributes = self._describe(spec, subject, False)
+        if _unsampled(headers) and self._follows_parent():
+            # An unsampled caller: no span. Nested calls find the caller's context
+            # in the call's headers (see start_client), so nothing is attached.
+            return None, None
+        trace = self._trace
         parent = self._parent(headers)
-        span = self._tracer.start_span(
-            name, context=parent, kind=kind, attributes=attributes
+        context = (
+            trace.set_span_in_context(trace.NonRecordingSpan(parent))
+            if parent is not None
+            else None
         )
-        token = self._context.attach(self._trace.set_span_in_context(span))
+        name, kind, attributes = self._describe(spec, subject, False)
+        span = self._tracer.start_span(
+            name, context=context, kind=kind, attributes=attributes
+        )
+        token = self._context.attach(trace.set_span_in_context(span))
         return span, token
 
     def _parent(self, headers: dict[str, str]) -> Any:
@@ -110,7 +147,6 @@ class Tracing:
         if match is None:
             return None
         from opentelemetry.trace import (
-            NonRecordingSpan,
             SpanContext,
             TraceFlags,
             TraceState,
@@ -120,24 +156,24 @@ class Tracing:
         if not trace_id or not span_id:
             return None
         state = headers.get("tracestate")
-        parent = SpanContext(
+        return SpanContext(
             trace_id=trace_id,
             span_id=span_id,
             is_remote=True,
-            trace_flags=TraceFlags(int(match.group(3), 16) & 1),
+            trace_flags=TraceFlags(int(match.group(3), 16)),
             trace_state=TraceState.from_header([state]) if state else None,
         )
-        return self._trace.set_span_in_context(NonRecordingSpan(parent))
 
     def end(self, span: Any, token: object = None) -> None:
         """End ``span`` (and make its parent current again, for a server span)."""
         if token is not None:
             self._context.detach(token)  # type: ignore[arg-type]
-        span.end()
+        if span is not None:
+            span.end()
 
     def finish(self, span: Any, code: int, error: BaseException | None = None) -> None:
         """Record the call's outcome: reply code 0 is success."""
-        if not span.is_recording():
+        if span is None or not span.is_recording():
             return
         span.set_attribute("rpc.response.status_code", str(code))
         if code:
@@ -149,7 +185,7 @@ class Tracing:
 
     def fail(self, span: Any, error: BaseException) -> None:
         """Record a call that ended with ``error`` on the client."""
-        if not span.is_recording():
+        if span is None or not span.is_recording():
             return
         code = getattr(error, "code", 0)
         span.set_attribute("error.type", type(error).__name__)
@@ -159,6 +195,32 @@ class Tracing:
         span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, str(error)))
 
 
+def _unsampled(headers: dict[str, str]) -> bool:
+    """True for a well-formed W3C traceparent whose sampled flag is off."""
+    value = headers.get("traceparent", "")
+    if len(value) != 55 or not value.startswith("00-"):
+        return False
+    flags = value[53:]  # bit 0: sampled; W3C level 2 also sets bit 1 (random id)
+    return flags in _UNSAMPLED_FLAGS
+
+
+def _copy_context(source: dict[str, str], target: dict[str, str]) -> None:
+    target["traceparent"] = source["traceparent"]
+    state = source.get("tracestate")
+    if state:
+        target["tracestate"] = state
+
+
+def _inject(ctx: Any, headers: dict[str, str]) -> None:
+    """Write the W3C trace context of span context ``ctx`` into ``headers``."""
+    if ctx.is_valid:
+        headers["traceparent"] = (
+            f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+        )
+        if ctx.trace_state:
+            headers["tracestate"] = ctx.trace_state.to_header()
+
+
 def current_trace_id() -> str:
     """The current span's trace id as 32 hex digits, or "" (never imports opentelemetry)."""
     if "opentelemetry.trace" not in sys.modules:
@@ -166,4 +228,9 @@ def current_trace_id() -> str:
     from opentelemetry import trace
 
     ctx = trace.get_current_span().get_span_context()
-    return format(ctx.trace_id, "032x") if ctx.is_valid else ""
+    if ctx.is_valid:
+        return format(ctx.trace_id, "032x")
+    call = _current.get()  # serving an unsampled call: its trace id is in the header
+    if call is not None and _unsampled(call.headers):
+        return call.headers["traceparent"][3:35]
+    return ""

@@ -12,11 +12,18 @@ from pathlib import Path
 import nats
 import pytest
 from autonats import codegen
-from opentelemetry import trace
+from autonats.tracing import current_trace_id
+from opentelemetry import context, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    StatusCode,
+    TraceFlags,
+)
 
 from chain import Boom
 from chain_nats import (
@@ -66,10 +73,17 @@ class BetaImpl:
 
 
 class GammaImpl:
+    def __init__(self) -> None:
+        self.trace_ids: list[str] = []
+
     async def run(self, fail: bool) -> str:
+        self.trace_ids.append(current_trace_id())
         if fail:
             raise Boom("gamma failed")
         return "gamma"
+
+
+GAMMA = GammaImpl()
 
 
 @pytest.fixture
@@ -79,7 +93,7 @@ async def chain(nats_url: str) -> AsyncIterator[tuple[AlphaClient, BetaImpl]]:
     a_nc, b_nc, c_nc, caller = conns
     beta = BetaImpl(GammaClient(b_nc))
     async with (
-        GammaHandler(c_nc, GammaImpl()),
+        GammaHandler(c_nc, GAMMA),
         BetaHandler(b_nc, beta),
         AlphaHandler(a_nc, AlphaImpl(BetaClient(a_nc))),
     ):
@@ -170,6 +184,29 @@ async def test_failure_marks_every_span_on_the_path(
     assert attributes is not None
     assert attributes["rpc.response.status_code"] == "418"
     assert spans["autonats:BetaServer:note"].status.status_code is not StatusCode.ERROR
+
+
+async def test_an_unsampled_trace_is_carried_but_not_recorded(
+    exporter: InMemorySpanExporter, chain: tuple[AlphaClient, BetaImpl]
+) -> None:
+    client, beta = chain
+    exporter.clear()
+    parent = SpanContext(
+        trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+        span_id=0xB7AD6B7169203331,
+        is_remote=True,
+        trace_flags=TraceFlags(0),  # the caller decided not to sample
+    )
+    token = context.attach(trace.set_span_in_context(NonRecordingSpan(parent)))
+    try:
+        assert await client.run() == "alpha+beta+gamma"
+    finally:
+        context.detach(token)
+    await asyncio.wait_for(beta.noted.wait(), 5)
+    await asyncio.sleep(0.05)
+    # Every hop saw the same trace, three services down, and nobody recorded it.
+    assert GAMMA.trace_ids[-1] == "0af7651916cd43dd8448eb211c80319c"
+    assert exporter.get_finished_spans() == ()
 
 
 def test_generated_code_is_fresh_and_tracing_is_opt_in(tmp_path: Path) -> None:
