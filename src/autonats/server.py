@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sys
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -247,8 +248,15 @@ class Handler:
         ep.stats.in_flight += 1
         self._spawn(self._serve(ep, msg, arrived))
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if sys.version_info >= (3, 12):
+            # Run the call in the subscription's callback up to its first await:
+            # a handler that never waits replies without an extra loop turn.
+            task = asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)
+            if task.done():
+                return
+        else:
+            task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         self._idle.clear()
         task.add_done_callback(self._done)
