@@ -72,6 +72,7 @@ class BenchHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
             nc,
@@ -79,5 +80,6 @@ class BenchHandler(autonats.server.Handler):
             concurrency=concurrency,
             queue_size=queue_size,
             prefix=prefix,
+            metadata=metadata,
             tracing=autonats.tracing.enabled(),
         )

@@ -139,9 +139,15 @@ class UserHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -218,7 +224,13 @@ class InventoryHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )

@@ -18,7 +18,7 @@ from autonats.server import Handler
 
 from discovery_support import check, gather
 from shop import UserStore
-from users_nats import USER_SERVICE, UserClient
+from users_nats import USER_SERVICE, UserClient, UserHandler
 
 UserServer = Handler.for_spec(USER_SERVICE)
 
@@ -26,7 +26,8 @@ UserServer = Handler.for_spec(USER_SERVICE)
 async def test_every_response_at_every_level_passes_the_official_schemas(
     nc: nats.aio.client.Client,
 ) -> None:
-    async with UserServer(nc, UserStore(), metadata={"team": "shop"}) as handler:
+    # The generated handler passes instance metadata through.
+    async with UserHandler(nc, UserStore(), metadata={"team": "shop"}) as handler:
         await UserClient(nc).create("Ada")
         instance = handler.service.id
         for verb in ("PING", "INFO", "STATS"):

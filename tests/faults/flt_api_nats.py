@@ -111,9 +111,15 @@ class FltWorkHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -170,9 +176,15 @@ class FltJobsHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -238,7 +250,13 @@ class FltCodecHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )

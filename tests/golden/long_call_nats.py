@@ -77,7 +77,13 @@ class InventoryReservationCoordinationHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )

@@ -92,9 +92,15 @@ class PlainStoreHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -144,9 +150,15 @@ class AuditLogHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -200,7 +212,13 @@ class ClockHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )

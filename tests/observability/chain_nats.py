@@ -75,6 +75,7 @@ class AlphaHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
             nc,
@@ -82,6 +83,7 @@ class AlphaHandler(autonats.server.Handler):
             concurrency=concurrency,
             queue_size=queue_size,
             prefix=prefix,
+            metadata=metadata,
             tracing=autonats.tracing.enabled(),
         )
 
@@ -141,6 +143,7 @@ class BetaHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
             nc,
@@ -148,6 +151,7 @@ class BetaHandler(autonats.server.Handler):
             concurrency=concurrency,
             queue_size=queue_size,
             prefix=prefix,
+            metadata=metadata,
             tracing=autonats.tracing.enabled(),
         )
 
@@ -201,6 +205,7 @@ class GammaHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
             nc,
@@ -208,5 +213,6 @@ class GammaHandler(autonats.server.Handler):
             concurrency=concurrency,
             queue_size=queue_size,
             prefix=prefix,
+            metadata=metadata,
             tracing=autonats.tracing.enabled(),
         )

@@ -280,9 +280,15 @@ class RtEchoHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -361,9 +367,15 @@ class RtOpsHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -412,9 +424,15 @@ class RtInnerHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -463,9 +481,15 @@ class RtOuterHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )
 
 
@@ -520,7 +544,13 @@ class RtWorkerHandler(autonats.server.Handler):
         concurrency: int | None = None,
         queue_size: int | None = None,
         prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(
-            nc, impl, concurrency=concurrency, queue_size=queue_size, prefix=prefix
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
         )

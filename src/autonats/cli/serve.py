@@ -58,6 +58,13 @@ def add_parser(commands: Any) -> None:
     )
     serve.add_argument("--concurrency", type=positive_int, metavar="N")
     serve.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="instance metadata published in $SRV.INFO (repeatable)",
+    )
+    serve.add_argument(
         "--prefix", default="autonats", help="subject prefix (default: autonats)"
     )
     serve.add_argument(
@@ -79,6 +86,7 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args.metadata = _metadata(args.metadata)  # fail on a bad pair before starting
     impl = _load_target(args.target)
     handler_cls = _find_handler(impl, args.handler)
     if args.metrics_port is not None:
@@ -124,7 +132,13 @@ async def _serve_until_signal(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    handler = handler_cls(nc, impl, concurrency=args.concurrency, prefix=args.prefix)
+    handler = handler_cls(
+        nc,
+        impl,
+        concurrency=args.concurrency,
+        prefix=args.prefix,
+        metadata=args.metadata,
+    )
     await handler.run()
     spec = handler.spec
     print(
@@ -137,6 +151,16 @@ async def _serve_until_signal(
     await handler.shutdown()
     await nc.drain()
     print("stopped", flush=True)
+
+
+def _metadata(pairs: list[str]) -> dict[str, str]:
+    metadata = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--metadata {pair!r}: expected KEY=VALUE")
+        metadata[key] = value
+    return metadata
 
 
 def _serve_metrics(port: int, addr: str) -> None:

@@ -386,6 +386,7 @@ def _handler(buf: Buffer, service: model.Service, tracing: bool) -> None:
             buf.add("concurrency: int | None = None,")
             buf.add("queue_size: int | None = None,")
             buf.add('prefix: str = "autonats",')
+            buf.add("metadata: dict[str, str] | None = None,")
         buf.add(") -> None:")
         with buf.indent():
             args = [
@@ -394,6 +395,7 @@ def _handler(buf: Buffer, service: model.Service, tracing: bool) -> None:
                 "concurrency=concurrency",
                 "queue_size=queue_size",
                 "prefix=prefix",
+                "metadata=metadata",
             ]
             if tracing:
                 args.append("tracing=autonats.tracing.enabled()")
