@@ -126,10 +126,16 @@ def control_subjects(verb: str, name: str | None = None, id: str | None = None) 
     return ".".join(parts)
 
 
+def _queue_group(method: MethodSpec) -> str:
+    # Durable methods are pulled from a JetStream consumer, not a queue group.
+    return "" if method.durable else wire.QUEUE_GROUP
+
+
 def endpoint_metadata(spec: ServiceSpec, method: MethodSpec) -> dict[str, str]:
     """What an endpoint publishes about its method; ADR-32 metadata values are strings."""
     meta = {
         "oneway": "true" if method.oneway else "false",
+        "durable": "true" if method.durable else "false",
         "timeout_ms": str(int(method.timeout * 1000)),
         "errors": json.dumps(
             [
@@ -199,7 +205,7 @@ class ServiceResponder:
                 EndpointInfo(
                     name=method.name,
                     subject=method.subject(prefix),
-                    queue_group=wire.QUEUE_GROUP,
+                    queue_group=_queue_group(method),
                     metadata=endpoint_metadata(spec, method),
                 )
                 for method in spec.methods.values()
@@ -218,7 +224,7 @@ class ServiceResponder:
                 EndpointStatsInfo(
                     name=name,
                     subject=method.subject(handler.prefix),
-                    queue_group=wire.QUEUE_GROUP,
+                    queue_group=_queue_group(method),
                     num_requests=c.num_requests,
                     num_errors=c.num_errors,
                     last_error=c.last_error,
