@@ -286,16 +286,15 @@ class Client:
                 raise TimeoutError(f"{self._subjects[spec.name]}: deadline exceeded")
             if remaining < timeout:
                 timeout, send_timeout = remaining, True
-        headers = dict(extra) if extra else {}
+        headers = dict(extra) if extra else None
         if send_timeout:  # as for calls: only when it differs from the declared one
+            headers = headers or {}
             headers[wire.TIMEOUT_HEADER] = str(int(timeout * 1000))
         if spec.durable:
-            await self._publish_durable(spec, payload, headers, timeout)
+            await self._publish_durable(spec, payload, headers or {}, timeout)
             return
         try:
-            await self.nc.publish(
-                self._subjects[spec.name], payload, headers=headers or None
-            )
+            await self.nc.publish(self._subjects[spec.name], payload, headers=headers)
         except nats.errors.Error as exc:
             raise nats_error(exc) from None
 

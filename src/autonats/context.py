@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 __all__ = ["Call", "current_call"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """The call being served by the current task.
 

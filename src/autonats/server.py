@@ -325,7 +325,7 @@ class Handler:
             _current.set(Call(spec.service, spec.name, deadline, headers))
             result = await _run_until(self._deadlines, loop, deadline, ep, values)
             body = b"" if spec.oneway else _encode_result(spec, result)
-            if len(body) > self.nc.max_payload:
+            if len(body) > _SMALLEST_MAX_PAYLOAD and len(body) > self.nc.max_payload:
                 raise _Reply(
                     500,
                     f"internal error: the result ({len(body)} bytes) exceeds the "
@@ -365,6 +365,11 @@ class Handler:
             await self.nc.publish(subject, data, headers=headers)
         except nats.errors.Error as exc:
             log.warning("%s: reply not sent: %s", self.spec.name, exc)
+
+
+#: No server accepts less than this (nats-server's minimum max_payload is far
+#: above it): smaller replies skip the max_payload lookup.
+_SMALLEST_MAX_PAYLOAD = 64 * 1024
 
 
 def _timeout(headers: dict[str, str], spec: MethodSpec) -> float:
