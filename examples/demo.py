@@ -103,6 +103,15 @@ async def main(url: str) -> None:
 
         await users.delete_all()
         show("delete_all(); get_all()", await users.get_all())
+
+        print("discovery: every handler is a NATS service ($SRV, ADR-32)")
+        for instance in await autonats.discover(nc):
+            requests = sum(e.num_requests for e in instance.endpoints)
+            errors = sum(e.num_errors for e in instance.endpoints)
+            show(
+                f"{instance.name} {instance.version}",
+                f"{len(instance.endpoints)} endpoints, {requests} requests, {errors} errors",
+            )
     await nc.drain()
     print("handlers drained; demo finished")
 
