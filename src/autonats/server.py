@@ -273,7 +273,15 @@ class Handler:
         # a queue of N costs no extra tasks.
         try:
             while True:
-                await self._serve_one(ep, msg, arrived)
+                if self._tracing is None:  # inline: one coroutine less per call
+                    try:
+                        await self._handle(ep, msg, arrived)
+                    except Exception:  # never let one call take the handler down
+                        log.exception(
+                            "%s.%s: unexpected failure", ep.spec.service, ep.spec.name
+                        )
+                else:
+                    await self._serve_traced(ep, msg, arrived)
                 if not ep.pending:
                     break
                 msg, arrived = ep.pending.popleft()
@@ -285,25 +293,21 @@ class Handler:
                 ep.stats.queued = len(ep.pending)
                 self._start(ep, next_msg, next_arrived)
 
-    async def _serve_one(
+    async def _serve_traced(
         self, ep: _Endpoint, msg: nats.aio.msg.Msg, arrived: float
     ) -> None:
+        tracing = self._tracing
+        assert tracing is not None
         try:
-            if self._tracing is None:
-                await self._handle(ep, msg, arrived)
-            else:
-                tracing = self._tracing
-                span, token = tracing.start_server(
-                    ep.spec, msg.subject, msg.headers or {}
-                )
-                try:
-                    failure = await self._handle(ep, msg, arrived)
-                    if failure is None:
-                        tracing.finish(span, 0)
-                    else:
-                        tracing.finish(span, failure.code, failure.cause)
-                finally:
-                    tracing.end(span, token)
+            span, token = tracing.start_server(ep.spec, msg.subject, msg.headers or {})
+            try:
+                failure = await self._handle(ep, msg, arrived)
+                if failure is None:
+                    tracing.finish(span, 0)
+                else:
+                    tracing.finish(span, failure.code, failure.cause)
+            finally:
+                tracing.end(span, token)
         except Exception:  # never let one call take the handler down
             log.exception("%s.%s: unexpected failure", ep.spec.service, ep.spec.name)
 
