@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 import nats.aio.client
@@ -26,13 +26,12 @@ import nats.aio.subscription
 import nats.errors
 from autonats import codec, wire
 from autonats.context import Call, _current
+from autonats.durable import DurableConsumer
 from autonats.errors import EncodeError, ServiceError
+from autonats.service_api import ServiceResponder
 from autonats.spec import DEFAULT_QUEUE, MethodSpec, ServiceSpec, error_fields
 from autonats.stats import EndpointStats
 from autonats.tracing import Tracing, current_trace_id
-
-if TYPE_CHECKING:
-    from autonats.durable import DurableConsumer
 
 __all__ = ["EndpointStats", "Handler"]
 
@@ -140,8 +139,6 @@ class Handler:
         self._idle = asyncio.Event()
         self._idle.set()
         self._running = False
-        from autonats.service_api import ServiceResponder  # it imports this module
-
         #: The ADR-32 ($SRV) side of this handler; ``service.id`` is its instance id.
         self.service = ServiceResponder(self, metadata)
 
@@ -153,8 +150,6 @@ class Handler:
             return
         for ep in self._endpoints.values():
             if ep.spec.durable:
-                from autonats.durable import DurableConsumer
-
                 ep.consumer = DurableConsumer(self, ep)
                 await ep.consumer.start()
                 continue
