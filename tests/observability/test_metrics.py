@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import autonats
 import nats.aio.client
@@ -17,6 +21,11 @@ from autonats.server import Handler
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import start_http_server
 from prometheus_client.parser import text_string_to_metric_families
+
+from users import UserNotFound
+from users_nats import UserClient
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 class Refused(autonats.ServiceError):
@@ -136,3 +145,67 @@ async def test_metrics_follow_a_burst(
     assert _value(after, "autonats_client_calls_total", outcome="ok") == 20
     assert _value(after, "autonats_client_calls_total", outcome="409") == 5
     assert _value(after, "autonats_client_latency_seconds_count") == 25
+
+
+async def test_autonats_serve_metrics_port(
+    nc: nats.aio.client.Client, nats_url: str, tmp_path: Path
+) -> None:
+    """``autonats serve --metrics-port`` serves /metrics for the handler it runs."""
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autonats.cli",
+            "serve",
+            "shop:UserStore",
+            "--server",
+            nats_url,
+            "--prefix",
+            "metered-serve",
+            "--metrics-port",
+            str(port),
+            "--metrics-addr",
+            "127.0.0.1",
+        ],
+        cwd=EXAMPLES,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        for _ in range(100):  # bounded: up to 10 s for the process to start
+            if "serving user" in (tmp_path / "serve.log").read_text():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError((tmp_path / "serve.log").read_text())
+        client = UserClient(nc, prefix="metered-serve")
+        await client.create("Ada")
+        with pytest.raises(UserNotFound):
+            await client.get_by_id("nobody")
+
+        def fetch() -> str:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode())
+
+        families = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(await asyncio.to_thread(fetch))
+            for sample in family.samples
+        }
+        ok = ("autonats_handler_requests_total", "create", "ok")
+        missing = ("autonats_handler_requests_total", "get_by_id", "404")
+        for name, method, code in (ok, missing):
+            key = (name, (("code", code), ("method", method), ("service", "user")))
+            assert families[key] == 1
+        capacity = (
+            "autonats_handler_capacity",
+            (("method", "create"), ("service", "user")),
+        )
+        assert families[capacity] == 5
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        log.close()
