@@ -20,6 +20,8 @@ from autonats.errors import EncodeError
 __all__ = [
     "Param",
     "args_struct",
+    "call_with",
+    "convert",
     "decoder",
     "describe_validation_error",
     "encode",

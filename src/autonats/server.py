@@ -231,7 +231,7 @@ class Handler:
             stats.shed += 1
             stats.finished(0, 503, "overloaded")
             if msg.reply:
-                self._spawn(self._send_error(msg, _overloaded(ep)))
+                self._spawn(self._send_error(msg, _overloaded()))
             else:
                 log.warning(
                     "%s.%s: oneway call dropped: concurrency and queue are full",
@@ -523,5 +523,5 @@ def _encode_result(spec: MethodSpec, result: Any) -> bytes:
         raise _Reply(500, "internal error", "InternalError", cause=exc) from None
 
 
-def _overloaded(ep: _Endpoint) -> _Reply:
+def _overloaded() -> _Reply:
     return _Reply(503, "overloaded: try again later", "Overloaded")
