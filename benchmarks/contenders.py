@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import itertools
+import random
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -377,12 +379,67 @@ class AutonatsTracedAll(AutonatsTraced):
     label = "autonats + tracing (all sampled) + metrics"
 
 
+class AutonatsTracedMesh(AutonatsTraced):
+    """As :class:`AutonatsTraced`, but each call is made inside the trace of an
+    upstream request, as the calls of a service in a mesh are: an edge (an HTTP
+    server, say) started the trace and sampled 1% of them. The edge's own span
+    is not autonats' cost, so the contexts are made before the timing; making
+    one current around each call is counted."""
+
+    name = "autonats-traced-mesh"
+    label = "autonats + tracing (in 1%-sampled traces) + metrics"
+
+    async def connect(self, url: str, address: str) -> None:
+        await super().connect(url, address)
+        self._contexts = itertools.cycle(_edge_contexts(1000, sampled=10))
+
+    async def call(self, request: Item) -> Item:
+        from opentelemetry import context
+
+        token = context.attach(next(self._contexts))
+        try:
+            return await self._client.echo(request)
+        finally:
+            context.detach(token)
+
+    async def publish(self, request: Item) -> None:
+        from opentelemetry import context
+
+        token = context.attach(next(self._contexts))
+        try:
+            await self._client.notify(request)
+        finally:
+            context.detach(token)
+
+
+def _edge_contexts(count: int, *, sampled: int) -> list[Any]:
+    """``count`` contexts of upstream spans in traces of their own, ``sampled`` of
+    them sampled (spread evenly)."""
+    from opentelemetry import trace
+
+    step = count // sampled
+    contexts = []
+    for n in range(count):
+        flags = trace.TraceFlags(trace.TraceFlags.SAMPLED if n % step == 0 else 0)
+        span = trace.NonRecordingSpan(
+            trace.SpanContext(
+                trace_id=random.getrandbits(128) | 1,
+                span_id=random.getrandbits(64) | 1,
+                is_remote=False,
+                trace_flags=flags,
+            )
+        )
+        contexts.append(trace.set_span_in_context(span))
+    return contexts
+
+
 def _observe() -> None:
     """Install the tracer provider and the metrics collector, once per process.
 
-    One provider serves both traced contenders (the global one can be set only
-    once): its sampler records every span of ``autonats-traced-all``'s subjects
-    and 1% of the other traces.
+    One provider serves every traced contender (the global one can be set only
+    once). Its sampler is the SDK's default kind, parent-based (a child follows
+    its parent's decision), and decides new traces by subject: every one of
+    ``autonats-traced-all``'s, 1% of the others'.
     """
     from autonats import metrics
     from opentelemetry import trace
@@ -405,10 +462,10 @@ def _observe() -> None:
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
-    class ByContender(Sampler):
+    class NewTraces(Sampler):
         def __init__(self) -> None:
             self._all = ALWAYS_ON
-            self._some = ParentBased(TraceIdRatioBased(0.01))
+            self._some = TraceIdRatioBased(0.01)
 
         def should_sample(
             self, parent_context: Any, trace_id: int, name: str, *args: Any, **kw: Any
@@ -422,7 +479,7 @@ def _observe() -> None:
             return "autonats benchmark: all of autonats-traced-all, 1% of the rest"
 
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        provider = TracerProvider(sampler=ByContender())
+        provider = TracerProvider(sampler=ParentBased(NewTraces()))
         provider.add_span_processor(SimpleSpanProcessor(Discard()))
         trace.set_tracer_provider(provider)
     global _registry
@@ -442,6 +499,7 @@ CONTENDERS: tuple[type[Contender], ...] = (
     Grpc,
     Autonats,
     AutonatsTraced,
+    AutonatsTracedMesh,
     AutonatsTracedAll,
 )
 

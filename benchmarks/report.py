@@ -216,7 +216,7 @@ def observability_lines(results: Results) -> list[str]:
     """Issue 4's target: tracing and metrics together cost at most 15% of throughput."""
     lines = []
     inflight = results.config.inflight
-    for name in ("autonats-traced", "autonats-traced-all"):
+    for name in ("autonats-traced", "autonats-traced-mesh", "autonats-traced-all"):
         for scenario in results.scenarios:
             ratio = _pair(results, scenario, name, "autonats")
             if ratio is None:

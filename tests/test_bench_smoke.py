@@ -80,6 +80,7 @@ def test_every_contender_ran_in_a_separate_process(results: Results) -> None:
         "grpc",
         "autonats",
         "autonats-traced",
+        "autonats-traced-mesh",
         "autonats-traced-all",
     ):
         process_cells = [
@@ -101,6 +102,7 @@ def test_cells_not_measured_say_why(results: Results) -> None:
     assert ("oneway-100B", "autonats") not in statuses
     assert ("seq-100B", "autonats-traced") not in statuses
     assert ("oneway-100B", "autonats-traced") not in statuses
+    assert ("oneway-100B", "autonats-traced-mesh") not in statuses
     assert ("par-100B", "autonats-traced-all") not in statuses
 
 

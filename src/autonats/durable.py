@@ -207,9 +207,14 @@ class DurableConsumer:
         started = time.perf_counter_ns()
         deliveries = msg.metadata.num_delivered or 1
         failure: _Reply | None = None
+        headers = msg.headers or {}
+        tracing = self.handler._tracing
+        span: Any = None
+        token: object = None
+        if tracing is not None:  # a child of the publisher's span, on every delivery
+            span, token = tracing.start_server(spec, msg.subject, headers)
         try:
             values = _decode_args(spec, msg.data)
-            headers = msg.headers or {}
             deadline = loop.time() + spec.timeout
             _current.set(Call(spec.service, spec.name, deadline, headers))
             await _run_until(self.handler._deadlines, loop, deadline, ep, values)
@@ -238,6 +243,12 @@ class DurableConsumer:
         finally:
             ep.stats.in_flight -= 1
             self._slot.set()
+            if tracing is not None:
+                if failure is None:
+                    tracing.finish(span, 0)
+                else:
+                    tracing.finish(span, failure.code, failure.cause)
+                tracing.end(span, token)
 
     async def _dead_letter(
         self, msg: nats.aio.msg.Msg, code: int, message: str, deliveries: int

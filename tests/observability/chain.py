@@ -29,3 +29,11 @@ class Beta(Protocol):
 @autonats.service("gamma")
 class Gamma(Protocol):
     async def run(self, fail: bool) -> str: ...
+
+
+@autonats.service("delta")
+class Delta(Protocol):
+    """Durable oneway calls (JetStream): traced across the stream too."""
+
+    @autonats.oneway(durable=True)
+    async def record(self, text: str, fail: bool = False) -> None: ...

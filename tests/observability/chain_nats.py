@@ -20,6 +20,9 @@ __all__ = [
     "BETA_SERVICE",
     "BetaClient",
     "BetaHandler",
+    "DELTA_SERVICE",
+    "DeltaClient",
+    "DeltaHandler",
     "GAMMA_SERVICE",
     "GammaClient",
     "GammaHandler",
@@ -201,6 +204,70 @@ class GammaHandler(autonats.server.Handler):
         self,
         nc: nats.aio.client.Client,
         impl: chain.Gamma,
+        *,
+        concurrency: int | None = None,
+        queue_size: int | None = None,
+        prefix: str = "autonats",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            nc,
+            impl,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            prefix=prefix,
+            metadata=metadata,
+            tracing=autonats.tracing.enabled(),
+        )
+
+
+DELTA_SERVICE = autonats.spec.build(
+    chain.Delta,
+    name="delta",
+    version="0.0.0",
+    methods={
+        "record": autonats.declare.MethodOptions(
+            timeout=5.0, concurrency=5, oneway=True, durable=True
+        ),
+    },
+    errors=[chain.Boom],
+)
+
+
+class DeltaClient:
+    """Calls service ``delta`` over NATS."""
+
+    _call_record: autonats.client.Publish
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        *,
+        timeout: float | None = None,
+        prefix: str = "autonats",
+    ) -> None:
+        self._client = autonats.client.Client(
+            nc,
+            DELTA_SERVICE,
+            timeout=timeout,
+            prefix=prefix,
+            tracing=autonats.tracing.enabled(),
+        )
+        self._call_record = autonats.client.Publish(self._client, "record")
+
+    async def record(self, text: str, fail: bool = False) -> None:
+        await self._call_record(text, fail)
+
+
+class DeltaHandler(autonats.server.Handler):
+    """Serves any implementation of the ``delta`` service."""
+
+    spec = DELTA_SERVICE
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        impl: chain.Delta,
         *,
         concurrency: int | None = None,
         queue_size: int | None = None,

@@ -1,5 +1,5 @@
-"""One trace across three services (alpha -> beta -> gamma, plus a oneway call),
-collected with the OpenTelemetry SDK's in-memory exporter."""
+"""One trace across three services (alpha -> beta -> gamma, plus a oneway call,
+and a durable one), collected with the OpenTelemetry SDK's in-memory exporter."""
 
 from __future__ import annotations
 
@@ -25,12 +25,15 @@ from opentelemetry.trace import (
     TraceFlags,
 )
 
+from autonats.testing import NatsServer
 from chain import Boom
 from chain_nats import (
     AlphaClient,
     AlphaHandler,
     BetaClient,
     BetaHandler,
+    DeltaClient,
+    DeltaHandler,
     GammaClient,
     GammaHandler,
 )
@@ -207,6 +210,60 @@ async def test_an_unsampled_trace_is_carried_but_not_recorded(
     # Every hop saw the same trace, three services down, and nobody recorded it.
     assert GAMMA.trace_ids[-1] == "0af7651916cd43dd8448eb211c80319c"
     assert exporter.get_finished_spans() == ()
+
+
+class DeltaImpl:
+    """Fails the first delivery of every call, succeeds on the redelivery."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.trace_ids: list[str] = []
+        self.done = asyncio.Event()
+
+    async def record(self, text: str, fail: bool = False) -> None:
+        self.trace_ids.append(current_trace_id())
+        first = text not in self.seen
+        self.seen.append(text)
+        if first:
+            raise RuntimeError("first delivery fails")
+        self.done.set()
+
+
+@pytest.fixture(scope="module")
+def jetstream_url() -> Iterator[str]:
+    with NatsServer(jetstream=True) as server:
+        yield server.url
+
+
+async def test_a_durable_call_is_traced_on_every_delivery(
+    exporter: InMemorySpanExporter, jetstream_url: str
+) -> None:
+    impl = DeltaImpl()
+    conns = [await nats.connect(jetstream_url) for _ in range(2)]
+    try:
+        async with DeltaHandler(conns[0], impl):
+            exporter.clear()
+            await DeltaClient(conns[1]).record("hello")
+            await asyncio.wait_for(impl.done.wait(), 10)
+            await asyncio.sleep(0.05)  # the span ends after the ack
+    finally:
+        for conn in conns:
+            await conn.close()
+
+    spans = exporter.get_finished_spans()
+    client = [s for s in spans if s.name == "autonats:DeltaClient:record"]
+    server = [s for s in spans if s.name == "autonats:DeltaServer:record"]
+    assert len(client) == 1 and len(server) == 2, [s.name for s in spans]
+    assert client[0].kind is SpanKind.PRODUCER
+    for span in server:
+        assert span.kind is SpanKind.CONSUMER
+        assert span.context.trace_id == client[0].context.trace_id
+        assert _parent(span) == client[0].context.span_id
+    failed, succeeded = sorted(server, key=lambda s: s.start_time or 0)
+    assert failed.status.status_code is StatusCode.ERROR
+    assert succeeded.status.status_code is not StatusCode.ERROR
+    expected = format(client[0].context.trace_id, "032x")
+    assert impl.trace_ids == [expected, expected]
 
 
 def test_generated_code_is_fresh_and_tracing_is_opt_in(tmp_path: Path) -> None:
