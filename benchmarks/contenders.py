@@ -44,6 +44,10 @@ class Contender(abc.ABC):
     name: ClassVar[str]  # key used on the command line and in results
     label: ClassVar[str]  # what the table shows
     oneway: ClassVar[bool] = False
+    #: True for the variants that measure what tracing costs: reported in a
+    #: table of their own, against plain autonats (or raw nats-py) rather than
+    #: beside the rivals.
+    tracing_cost: ClassVar[bool] = False
     #: None when the contender can run; otherwise why not (the table says so).
     unavailable: ClassVar[str | None] = None
 
@@ -125,6 +129,29 @@ class RawNats(Contender):
 
     async def publish(self, request: Item) -> None:
         await self._nc.publish(self._notify, _encode(request))
+
+
+#: A sampled-out W3C trace context, as every traced call carries one.
+TRACEPARENT = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"}
+
+
+class RawTraceparent(RawNats):
+    """raw nats-py with a W3C ``traceparent`` header on every request and oneway
+    message, and nothing else: what carrying a trace context costs in nats-py
+    itself (it builds and parses headers in Python), under any tracing."""
+
+    name = "raw-traceparent"
+    label = "raw nats-py + traceparent header"
+    tracing_cost = True
+
+    async def call(self, request: Item) -> Item:
+        msg = await self._nc.request(
+            self._echo, _encode(request), timeout=CALL_TIMEOUT, headers=TRACEPARENT
+        )
+        return _decode(msg.data)
+
+    async def publish(self, request: Item) -> None:
+        await self._nc.publish(self._notify, _encode(request), headers=TRACEPARENT)
 
 
 class NatsMicro(RawNats):
@@ -348,6 +375,7 @@ class AutonatsTraced(Autonats):
 
     name = "autonats-traced"
     label = "autonats + tracing (1% sampled) + metrics"
+    tracing_cost = True
 
     async def serve(self, url: str) -> str:
         from benchmarks.echo_traced_nats import BenchHandler
@@ -498,6 +526,7 @@ CONTENDERS: tuple[type[Contender], ...] = (
     FastStream,
     Grpc,
     Autonats,
+    RawTraceparent,
     AutonatsTraced,
     AutonatsTracedMesh,
     AutonatsTracedAll,

@@ -25,6 +25,7 @@ from benchmarks.report import (  # noqa: E402
     Report,
     render_markdown,
     summary_table,
+    tracing_table,
     write_chart,
 )
 from benchmarks.runner import Config, Results, run_suite, uvloop_available  # noqa: E402
@@ -79,6 +80,7 @@ def test_every_contender_ran_in_a_separate_process(results: Results) -> None:
         "faststream",
         "grpc",
         "autonats",
+        "raw-traceparent",
         "autonats-traced",
         "autonats-traced-mesh",
         "autonats-traced-all",
@@ -109,10 +111,16 @@ def test_cells_not_measured_say_why(results: Results) -> None:
 def test_report_renders(results: Results, tmp_path: Path) -> None:
     table = summary_table(results)
     for cls in CONTENDERS:
-        assert cls.label in table
+        assert (cls.label in table) is not cls.tracing_cost, cls.name
+    traced = tracing_table(results)
+    rows = traced.splitlines()[2:]
+    assert len(rows) == len(results.scenarios) - 2  # uvloop: plain autonats only
+    for row in rows:  # every ratio column filled (oneway included)
+        assert all(cell.strip() for cell in row.split("|")[1:-1]), row
     page = render_markdown(Report(results, {"cores": "2"}, time_codegen(10, 1)))
     assert "# Benchmarks" in page
-    assert "autonats + tracing (1% sampled) + metrics" in page
+    assert traced in page
+    assert "traceparent header alone" in page
     assert "10 methods" in page
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import nats
 import pytest
 from autonats import codegen
+from autonats.testing import NatsServer
 from autonats.tracing import current_trace_id
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -25,7 +26,6 @@ from opentelemetry.trace import (
     TraceFlags,
 )
 
-from autonats.testing import NatsServer
 from chain import Boom
 from chain_nats import (
     AlphaClient,
