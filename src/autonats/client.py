@@ -9,7 +9,7 @@ import random
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -111,6 +111,10 @@ async def _inbox_for(nc: nats.aio.client.Client) -> _Inbox:
     return inbox
 
 
+#: How :meth:`Client._invoke` sends: the arguments, and the trace context headers.
+_Send = Callable[[MethodSpec, Sequence[Any], "dict[str, str] | None"], Awaitable[Any]]
+
+
 #: Every live client, for the metrics collector.
 clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
@@ -151,16 +155,30 @@ class Client:
 
     async def call(self, method: str, args: Sequence[Any]) -> Any:
         """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
-        return await self._invoke(self.spec.methods[method], self._stats[method], args)
+        spec = self.spec.methods[method]
+        return await self._invoke(spec, self._stats[method], args, self._call)
+
+    async def publish(self, method: str, args: Sequence[Any]) -> None:
+        """Send a oneway call: published without a reply subject; awaits only the write."""
+        spec = self.spec.methods[method]
+        await self._invoke(spec, self._stats[method], args, self._publish)
 
     async def _invoke(
-        self, spec: MethodSpec, stats: ClientStats, args: Sequence[Any]
+        self,
+        spec: MethodSpec,
+        stats: ClientStats,
+        args: Sequence[Any],
+        send: _Send,
     ) -> Any:
+        """Make one call with ``send`` (:meth:`_call` or :meth:`_publish`), counted
+        and, when tracing, in a client span.
+
+        Tracing is inlined rather than wrapped around the call: one coroutine
+        less per call, and nothing at all when it is off.
+        """
         stats.in_flight += 1
         started = time.perf_counter_ns()
         outcome = "cancelled"
-        # Tracing is inlined rather than wrapped around the call: one coroutine
-        # less per call, and nothing at all when it is off.
         tracing = self._tracing
         span: Any = None
         carrier: dict[str, str] | None = None
@@ -168,7 +186,7 @@ class Client:
             carrier = {}
             span = tracing.start_client(spec, self._subjects[spec.name], carrier)
         try:
-            result = await self._call(spec, args, carrier)
+            result = await send(spec, args, carrier)
             outcome = "ok"
             if tracing is not None:
                 tracing.finish(span, 0)
@@ -181,37 +199,6 @@ class Client:
             raise
         finally:
             stats.in_flight -= 1
-            stats.finished(time.perf_counter_ns() - started, outcome)
-            if span is not None:
-                span.end()
-
-    async def publish(self, method: str, args: Sequence[Any]) -> None:
-        """Send a oneway call: published without a reply subject; awaits only the write."""
-        await self._send(self.spec.methods[method], self._stats[method], args)
-
-    async def _send(
-        self, spec: MethodSpec, stats: ClientStats, args: Sequence[Any]
-    ) -> None:
-        started = time.perf_counter_ns()
-        outcome = "cancelled"
-        tracing = self._tracing
-        span: Any = None
-        carrier: dict[str, str] | None = None
-        if tracing is not None:
-            carrier = {}
-            span = tracing.start_client(spec, self._subjects[spec.name], carrier)
-        try:
-            await self._publish(spec, args, carrier)
-            outcome = "ok"
-            if tracing is not None:
-                tracing.finish(span, 0)
-        except BaseException as exc:
-            if isinstance(exc, AutonatsError):
-                outcome = _outcome(exc)
-            if tracing is not None:
-                tracing.fail(span, exc)
-            raise
-        finally:
             stats.finished(time.perf_counter_ns() - started, outcome)
             if span is not None:
                 span.end()
@@ -399,7 +386,8 @@ class Call(Generic[R]):
         self._stats = client.stats()[method]
 
     async def __call__(self, *args: Any) -> R:
-        result: R = await self._client._invoke(self._spec, self._stats, args)
+        client = self._client
+        result: R = await client._invoke(self._spec, self._stats, args, client._call)
         return result
 
 
@@ -414,7 +402,8 @@ class Publish:
         self._stats = client.stats()[method]
 
     async def __call__(self, *args: Any) -> None:
-        await self._client._send(self._spec, self._stats, args)
+        client = self._client
+        await client._invoke(self._spec, self._stats, args, client._publish)
 
 
 def _outcome(exc: AutonatsError) -> str:

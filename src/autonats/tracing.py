@@ -52,6 +52,7 @@ class Tracing:
 
         self._trace = trace
         self._context = context
+        self._current_span = trace.get_current_span  # per call: bound once
         self._tracer = trace.get_tracer(_INSTRUMENTATION)
         self._names: dict[tuple[int, bool], tuple[str, Any, dict[str, str]]] = {}
         self._provider: object = None
@@ -102,7 +103,7 @@ class Tracing:
     ) -> Any:
         """Start the span of an outgoing call (a child of the current span) and
         write its context into ``headers``. End it with :meth:`end`."""
-        current = self._trace.get_current_span().get_span_context()
+        current = self._current_span().get_span_context()
         if current.is_valid:
             if not current.trace_flags.sampled and self._follows_parent():
                 # Inside an unsampled trace: pass the trace on, make no span.
