@@ -101,7 +101,7 @@ class RawNats(Contender):
         self._server_nc = await _connect(url)
 
         async def echo(msg: nats.aio.msg.Msg) -> None:
-            await msg.respond(_encode(_decode(msg.data)))
+            await self._respond(msg, _encode(_decode(msg.data)))
 
         async def notify(msg: nats.aio.msg.Msg) -> None:
             _decode(msg.data)
@@ -111,6 +111,9 @@ class RawNats(Contender):
         await self._server_nc.subscribe(self.subject("notify"), queue="q", cb=notify)
         await self._server_nc.flush()
         return url
+
+    async def _respond(self, msg: nats.aio.msg.Msg, body: bytes) -> None:
+        await msg.respond(body)
 
     async def stop_serving(self) -> None:
         await self._server_nc.close()
@@ -143,6 +146,11 @@ class RawTraceparent(RawNats):
     name = "raw-traceparent"
     label = "raw nats-py + traceparent header"
     tracing_cost = True
+
+    async def _respond(self, msg: nats.aio.msg.Msg, body: bytes) -> None:
+        # Not msg.respond(): it copies the request's headers into the reply. A
+        # reply carries no trace context (autonats' handlers send none).
+        await self._server_nc.publish(msg.reply, body)
 
     async def call(self, request: Item) -> Item:
         msg = await self._nc.request(
