@@ -509,8 +509,17 @@ def _method_lines(r: Results) -> list[str]:
         "has counted every message; rate = messages / time until the last was "
         "counted. nats.micro and gRPC unary have no oneway call. The autonats "
         "handler gets a queue of 1,000,000 so that it sheds none.",
-        "- 'autonats + tracing + metrics' is a hook (benchmarks/contenders.py, "
-        "`AutonatsTraced`): it is measured once issue 4 lands.",
+        "- Tracing variants (benchmarks/contenders.py): the code generated with "
+        "`--tracing` (benchmarks/echo_traced_nats.py), the OpenTelemetry SDK "
+        "with a parent-based sampler whose new traces are sampled at 1% (all of "
+        "them for 'every call sampled'), a `SimpleSpanProcessor` into an "
+        "exporter that drops the spans (export I/O is not measured), and the "
+        "Prometheus collector registered. 'Every call a new trace' calls with no "
+        "span current; 'inside 1%-sampled traces' makes one of 1,000 upstream "
+        "span contexts (10 of them sampled) current around each call, inside "
+        "the timing. 'raw nats-py + traceparent header' is the raw contender "
+        "sending a constant, unsampled `traceparent` on every request and "
+        "oneway message; its handler replies without headers, as autonats' do.",
         "- Timings are never test assertions; `make test` runs the same code "
         "with 20 calls per cell (tests/test_bench_smoke.py).",
     ]
