@@ -11,13 +11,13 @@ import autonats.spec
 import autonats.tracing
 import nats.aio.client
 
-from benchmarks import echo
+from benchmarks import echo as echo_
 
 __all__ = ["BENCH_SERVICE", "BenchClient", "BenchHandler"]
 
 
 BENCH_SERVICE = autonats.spec.build(
-    echo.EchoService,
+    echo_.EchoService,
     name="bench",
     version="1.0.0",
     methods={
@@ -32,7 +32,7 @@ BENCH_SERVICE = autonats.spec.build(
 class BenchClient:
     """Calls service ``bench`` over NATS."""
 
-    _call_echo: autonats.client.Call[echo.Item]
+    _call_echo: autonats.client.Call[echo_.Item]
     _call_notify: autonats.client.Publish
 
     def __init__(
@@ -52,10 +52,10 @@ class BenchClient:
         self._call_echo = autonats.client.Call(self._client, "echo")
         self._call_notify = autonats.client.Publish(self._client, "notify")
 
-    async def echo(self, item: echo.Item) -> echo.Item:
+    async def echo(self, item: echo_.Item) -> echo_.Item:
         return await self._call_echo(item)
 
-    async def notify(self, item: echo.Item) -> None:
+    async def notify(self, item: echo_.Item) -> None:
         await self._call_notify(item)
 
 
@@ -67,7 +67,7 @@ class BenchHandler(autonats.server.Handler):
     def __init__(
         self,
         nc: nats.aio.client.Client,
-        impl: echo.EchoService,
+        impl: echo_.EchoService,
         *,
         concurrency: int | None = None,
         queue_size: int | None = None,

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime
 
 import autonats.client
@@ -12,18 +13,22 @@ import autonats.server
 import autonats.spec
 import nats.aio.client
 
-import shadowing
+import shadowing as shadowing_
 
 __all__ = ["SHADOW_SERVICE", "ShadowClient", "ShadowHandler"]
 
 
 SHADOW_SERVICE = autonats.spec.build(
-    shadowing.ShadowService,
+    shadowing_.ShadowService,
     name="shadow",
     version="0.0.0",
     methods={
         "store": autonats.declare.MethodOptions(timeout=5.0, concurrency=5),
         "parse": autonats.declare.MethodOptions(timeout=5.0, concurrency=5),
+        "shadowing": autonats.declare.MethodOptions(timeout=5.0, concurrency=5),
+        "later": autonats.declare.MethodOptions(timeout=5.0, concurrency=5),
+        "list": autonats.declare.MethodOptions(timeout=5.0, concurrency=5),
+        "count": autonats.declare.MethodOptions(timeout=5.0, concurrency=5),
     },
 )
 
@@ -33,6 +38,10 @@ class ShadowClient:
 
     _call_store: autonats.client.Call[str]
     _call_parse: autonats.client.Call[datetime.date]
+    _call_shadowing: autonats.client.Call[shadowing_.Stamp]
+    _call_later: autonats.client.Call[shadowing_.Stamp]
+    _call_list: autonats.client.Call[builtins.list[int]]
+    _call_count: autonats.client.Call[int]
 
     def __init__(
         self,
@@ -46,12 +55,28 @@ class ShadowClient:
         )
         self._call_store = autonats.client.Call(self._client, "store")
         self._call_parse = autonats.client.Call(self._client, "parse")
+        self._call_shadowing = autonats.client.Call(self._client, "shadowing")
+        self._call_later = autonats.client.Call(self._client, "later")
+        self._call_list = autonats.client.Call(self._client, "list")
+        self._call_count = autonats.client.Call(self._client, "count")
 
     async def store(self, result: int) -> str:
         return await self._call_store(result)
 
     async def parse(self, datetime: str) -> datetime.date:
         return await self._call_parse(datetime)
+
+    async def shadowing(self) -> shadowing_.Stamp:
+        return await self._call_shadowing()
+
+    async def later(self, stamp: shadowing_.Stamp) -> shadowing_.Stamp:
+        return await self._call_later(stamp)
+
+    async def list(self) -> builtins.list[int]:
+        return await self._call_list()
+
+    async def count(self, items: builtins.list[int]) -> int:
+        return await self._call_count(items)
 
 
 class ShadowHandler(autonats.server.Handler):
@@ -62,7 +87,7 @@ class ShadowHandler(autonats.server.Handler):
     def __init__(
         self,
         nc: nats.aio.client.Client,
-        impl: shadowing.ShadowService,
+        impl: shadowing_.ShadowService,
         *,
         concurrency: int | None = None,
         queue_size: int | None = None,

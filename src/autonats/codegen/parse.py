@@ -66,9 +66,15 @@ def parse(
     src = _load(Path(path), str(path))
     display = Path(path).name
     renderer = _Renderer(src.module.__name__, tracing=tracing)
+    found = list(_find_services(src))
+    # A generated client has a method per declared method: in the signatures
+    # after it, that name means the method, not a module or builtin of the name.
+    renderer.reserved = frozenset(
+        name for cls, _, _ in found for name, _, _ in _members(cls)
+    )
     services = []
     seen_pascal: dict[str, str] = {}
-    for cls, options, line in _find_services(src):
+    for cls, options, line in found:
         service = _service(src, renderer, cls, options, line, timeout, concurrency)
         if not service.pascal.isidentifier() or not service.pascal[0].isalpha():
             raise src.error(
@@ -507,11 +513,23 @@ class _Renderer:
     interface: str
     tracing: bool = False
     modules: set[str] = field(default_factory=set)
+    #: Names a generated class binds; a module or builtin of the same name is
+    #: imported (or written) under another name. See :func:`parse`.
+    reserved: frozenset[str] = frozenset()
+    aliases: dict[str, str] = field(default_factory=dict)  # module -> imported as
 
     def module_ref(self, name: str) -> str:
         self.modules.add(name)
+        short = name
         if name == self.interface and "." in name:
-            return name.rpartition(".")[2]
+            short = name.rpartition(".")[2]
+        if short.partition(".")[0] in self.reserved:
+            return self.aliases.setdefault(name, short.replace(".", "_") + "_")
+        return short
+
+    def builtin(self, name: str) -> str:
+        if name in self.reserved:
+            return f"{self.module_ref('builtins')}.{name}"
         return name
 
     def ref(self, obj: Any) -> str:
@@ -522,7 +540,7 @@ class _Renderer:
                 f"type {obj!r} cannot be imported by the generated module"
             )
         if module == "builtins":
-            return str(qualname)
+            return self.builtin(str(qualname))
         return f"{self.module_ref(module)}.{qualname}"
 
     def annotation(self, tp: Any) -> str:
@@ -531,7 +549,7 @@ class _Renderer:
         if tp is typing.Any:
             return f"{self.module_ref('typing')}.Any"
         if tp in _BUILTIN_NAMES:
-            return _BUILTIN_NAMES[tp]
+            return self.builtin(_BUILTIN_NAMES[tp])
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
         if origin is typing.Annotated:
@@ -593,15 +611,16 @@ class _Renderer:
             third.append("import autonats.tracing")
         for name in sorted(self.modules):
             top = name.partition(".")[0]
+            alias = f" as {self.aliases[name]}" if name in self.aliases else ""
             if top in sys.stdlib_module_names:
-                stdlib.append(f"import {name}")
+                stdlib.append(f"import {name}{alias}")
             elif _installed(name):
-                third.append(f"import {name}")
+                third.append(f"import {name}{alias}")
             elif name == self.interface and "." in name:
                 parent, _, child = name.rpartition(".")
-                local.append(f"from {parent} import {child}")
+                local.append(f"from {parent} import {child}{alias}")
             else:
-                local.append(f"import {name}")
+                local.append(f"import {name}{alias}")
         groups = [stdlib, sorted(third, key=_isort_key), sorted(local, key=_isort_key)]
         return tuple(tuple(g) for g in groups if g)
 
