@@ -19,13 +19,14 @@ import random
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import autonats.server
 import msgspec
 import nats
 import nats.aio.client
 import nats.aio.msg
 import pydantic
 
-from benchmarks.echo import Item
+from benchmarks.echo import EchoService, Item
 
 __all__ = ["CONTENDERS", "Contender", "by_name"]
 
@@ -270,8 +271,8 @@ class Grpc(Contender):
     _method = "/bench.Echo/Echo"
 
     async def serve(self, url: str) -> str:
-        import grpc
-        import grpc.aio
+        import grpc  # type: ignore[import-untyped]
+        import grpc.aio  # type: ignore[import-untyped]
 
         async def echo(item: Item, context: Any) -> Item:
             return item
@@ -330,6 +331,9 @@ class Autonats(Contender):
     #: Oneway floods arrive faster than tasks finish; a deep queue keeps the
     #: handler from shedding any, so that every message can be counted.
     queue_size = 1_000_000
+    # The plain and the traced generated modules: the same shape, other classes.
+    _handler: autonats.server.Handler
+    _client: EchoService
 
     @property
     def prefix(self) -> str:

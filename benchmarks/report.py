@@ -266,7 +266,8 @@ def tracing_target_lines(results: Results) -> list[str]:
     for name, against, title in _TRACING_COLUMNS:
         if against != "autonats":
             continue
-        met, missed = [], []
+        met: list[str] = []
+        missed: list[str] = []
         for scenario in results.scenarios:
             ratio = _pair(results, scenario, name, against)
             if ratio is None:

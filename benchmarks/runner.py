@@ -14,10 +14,10 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nats
 
@@ -217,8 +217,19 @@ class Budget:
         return loop.time() + self.seconds if self.seconds is not None else float("inf")
 
 
+class Caller(Protocol):
+    """What a timed run calls: a contender, or one of the ablation's echo paths."""
+
+    @property
+    def label(self) -> str: ...
+
+    async def call(self, request: Any) -> Any: ...
+
+    def same(self, reply: Any, item: Any) -> bool: ...
+
+
 async def sequential(
-    contender: Contender, request: Any, item: Any, budget: Budget, check_all: bool
+    contender: Caller, request: Any, item: Any, budget: Budget, check_all: bool
 ) -> Run:
     """Calls back to back; p50 and p99 of their latencies."""
     loop = asyncio.get_running_loop()
@@ -251,7 +262,7 @@ def _percentile(ordered: list[int], q: float) -> float:
 
 
 async def parallel(
-    contender: Contender,
+    contender: Caller,
     request: Any,
     item: Any,
     budget: Budget,
@@ -447,12 +458,24 @@ def _status(scenario: Scenario, name: str) -> str | None:
     return None
 
 
-def _loop_runner(loop_name: str) -> asyncio.Runner:
+def _run_in_loop(loop_name: str, main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` in a new event loop of the kind ``loop_name``, as
+    ``asyncio.run`` does (``asyncio.Runner``, with its loop factory, is 3.11+)."""
     if loop_name == "uvloop":
         import uvloop
 
-        return asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    return asyncio.Runner()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(main)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 def uvloop_available() -> bool:
@@ -480,8 +503,7 @@ def run_suite(
                 scenario, name, status=_status(scenario, name)
             )
     for loop_name, group in _by_loop(wanted):
-        with _loop_runner(loop_name) as runner:
-            runner.run(_run_group(url, config, group, results, say))
+        _run_in_loop(loop_name, _run_group(url, config, group, results, say))
     results.seconds = time.perf_counter() - started
     return results
 
