@@ -207,6 +207,7 @@ class DurableConsumer:
         started = time.perf_counter_ns()
         deliveries = msg.metadata.num_delivered or 1
         failure: _Reply | None = None
+        served = False
         headers = msg.headers or {}
         tracing = self.handler._tracing
         span: Any = None
@@ -223,6 +224,7 @@ class DurableConsumer:
         except Exception as exc:  # a bug of ours: never leave the call unacknowledged
             failure = _Reply(500, "internal error", "InternalError", cause=exc)
         duration = time.perf_counter_ns() - started
+        served = True  # the implementation ran to an outcome (not cancelled)
         try:
             if failure is None:
                 ep.stats.finished(duration, 0, "")
@@ -244,10 +246,10 @@ class DurableConsumer:
             ep.stats.in_flight -= 1
             self._slot.set()
             if tracing is not None:
-                if failure is None:
-                    tracing.finish(span, 0)
-                else:
+                if failure is not None:
                     tracing.finish(span, failure.code, failure.cause)
+                elif served:
+                    tracing.finish(span, 0)
                 tracing.end(span, token)
 
     async def _dead_letter(
