@@ -184,6 +184,15 @@ def _pair(results: Results, scenario: Scenario, a: str, b: str) -> float | None:
     return ca.rate / cb.rate
 
 
+def _against(ratio: float, target: float) -> str:
+    """``ratio`` to two decimals, or three where two would round it onto
+    ``target`` from the other side (0.898 against 0.90)."""
+    text = f"{ratio:.2f}"
+    if float(text) == target and ratio != target:
+        return f"{ratio:.3f}"
+    return text
+
+
 def target_lines(results: Results) -> list[str]:
     """The issue's targets for autonats (plain), each marked met or missed."""
     lines = []
@@ -196,7 +205,8 @@ def target_lines(results: Results) -> list[str]:
         ratio = _pair(results, scenario, "autonats", "raw")
         if ratio is not None:
             lines.append(
-                f"- {scenario.title(inflight)}: autonats / raw nats-py = {ratio:.2f} "
+                f"- {scenario.title(inflight)}: autonats / raw nats-py = "
+                f"{_against(ratio, 0.9)} "
                 f"(target >= 0.90): {mark(ratio >= 0.9)}"
             )
     for kind, want in (("seq", 1.3), ("par", 5.0)):
@@ -204,7 +214,8 @@ def target_lines(results: Results) -> list[str]:
         ratio = _pair(results, scenario, "autonats", "grpc")
         if ratio is not None:
             lines.append(
-                f"- {scenario.title(inflight)}: autonats / grpcio = {ratio:.2f} "
+                f"- {scenario.title(inflight)}: autonats / grpcio = "
+                f"{_against(ratio, want)} "
                 f"(target >= {want}): {mark(ratio >= want)}"
             )
     for rival in ("micro", "faststream"):
@@ -212,7 +223,7 @@ def target_lines(results: Results) -> list[str]:
         for scenario in results.scenarios:
             ratio = _pair(results, scenario, "autonats", rival)
             if ratio is not None and ratio < 1.0:
-                behind.append(f"{scenario.title(inflight)} ({ratio:.2f})")
+                behind.append(f"{scenario.title(inflight)} ({_against(ratio, 1.0)})")
         lines.append(
             f"- ahead of {_label(rival)} in every scenario: "
             + (mark(True) if not behind else mark(False) + ": " + "; ".join(behind))
@@ -246,7 +257,7 @@ def tracing_table(results: Results) -> str:
             if ratio is None:
                 cells.append("")
                 continue
-            text = f"{ratio:.2f}"
+            text = _against(ratio, TRACING_TARGET)
             cells.append(text if ratio >= TRACING_TARGET else f"**{text}**")
         if not any(cells):
             continue
@@ -272,7 +283,7 @@ def tracing_target_lines(results: Results) -> list[str]:
             ratio = _pair(results, scenario, name, against)
             if ratio is None:
                 continue
-            where = f"{scenario.title(inflight)} ({ratio:.2f})"
+            where = f"{scenario.title(inflight)} ({_against(ratio, TRACING_TARGET)})"
             (met if ratio >= TRACING_TARGET else missed).append(where)
         if not met and not missed:
             continue
