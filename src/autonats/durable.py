@@ -38,7 +38,7 @@ from autonats.errors import AutonatsError
 
 if TYPE_CHECKING:
     import nats.aio.msg
-    from autonats.server import Handler, _Endpoint
+    from autonats.server import Handler, _Endpoint, _Reply
     from autonats.spec import MethodSpec, ServiceSpec
 
 __all__ = [
@@ -199,32 +199,52 @@ class DurableConsumer:
                 self.handler._spawn(self._process(msg))
 
     async def _process(self, msg: nats.aio.msg.Msg) -> None:
-        from autonats.server import _decode_args, _log_failure, _Reply, _run_until
+        from autonats.server import _decode_args, _Reply, _run_until
 
         ep = self.endpoint
         spec = ep.spec
         loop = asyncio.get_running_loop()
-        started = time.perf_counter_ns()
-        deliveries = msg.metadata.num_delivered or 1
-        failure: _Reply | None = None
-        served = False
         headers = msg.headers or {}
         tracing = self.handler._tracing
         span: Any = None
         token: object = None
         if tracing is not None:  # a child of the publisher's span, on every delivery
             span, token = tracing.start_server(spec, msg.subject, headers)
+        failure: _Reply | None = None
+        served = False  # the implementation ran to an outcome (was not cancelled)
         try:
-            values = _decode_args(spec, msg.data)
-            deadline = loop.time() + spec.timeout
-            _current.set(Call(spec.service, spec.name, deadline, headers))
-            await _run_until(self.handler._deadlines, loop, deadline, ep, values)
-        except _Reply as reply:
-            failure = reply
-        except Exception as exc:  # a bug of ours: never leave the call unacknowledged
-            failure = _Reply(500, "internal error", "InternalError", cause=exc)
-        duration = time.perf_counter_ns() - started
-        served = True  # the implementation ran to an outcome (not cancelled)
+            started = time.perf_counter_ns()
+            try:
+                values = _decode_args(spec, msg.data)
+                deadline = loop.time() + spec.timeout
+                _current.set(Call(spec.service, spec.name, deadline, headers))
+                await _run_until(self.handler._deadlines, loop, deadline, ep, values)
+            except _Reply as reply:
+                failure = reply
+            except Exception as exc:  # a bug of ours: never leave it unacknowledged
+                failure = _Reply(500, "internal error", "InternalError", cause=exc)
+            served = True
+            await self._settle(msg, failure, time.perf_counter_ns() - started)
+        finally:
+            # Also when cancelled: the slot is free again, the span ends.
+            ep.stats.in_flight -= 1
+            self._slot.set()
+            if tracing is not None:
+                if failure is not None:
+                    tracing.finish(span, failure.code, failure.cause)
+                elif served:
+                    tracing.finish(span, 0)
+                tracing.end(span, token)
+
+    async def _settle(
+        self, msg: nats.aio.msg.Msg, failure: _Reply | None, duration: int
+    ) -> None:
+        """Count the outcome, then acknowledge, retry or dead-letter the delivery."""
+        from autonats.server import _log_failure
+
+        ep = self.endpoint
+        spec = ep.spec
+        deliveries = msg.metadata.num_delivered or 1
         try:
             if failure is None:
                 ep.stats.finished(duration, 0, "")
@@ -242,15 +262,6 @@ class DurableConsumer:
             log.warning(
                 "%s.%s: acknowledgement failed: %s", spec.service, spec.name, exc
             )
-        finally:
-            ep.stats.in_flight -= 1
-            self._slot.set()
-            if tracing is not None:
-                if failure is not None:
-                    tracing.finish(span, failure.code, failure.cause)
-                elif served:
-                    tracing.finish(span, 0)
-                tracing.end(span, token)
 
     async def _dead_letter(
         self, msg: nats.aio.msg.Msg, code: int, message: str, deliveries: int

@@ -37,3 +37,7 @@ class Delta(Protocol):
 
     @autonats.oneway(durable=True)
     async def record(self, text: str, fail: bool = False) -> None: ...
+
+    @autonats.oneway(durable=True)
+    @autonats.method(concurrency=1)
+    async def tally(self, text: str) -> None: ...

@@ -229,6 +229,9 @@ DELTA_SERVICE = autonats.spec.build(
         "record": autonats.declare.MethodOptions(
             timeout=5.0, concurrency=5, oneway=True, durable=True
         ),
+        "tally": autonats.declare.MethodOptions(
+            timeout=5.0, concurrency=1, oneway=True, durable=True
+        ),
     },
     errors=[chain.Boom],
 )
@@ -238,6 +241,7 @@ class DeltaClient:
     """Calls service ``delta`` over NATS."""
 
     _call_record: autonats.client.Publish
+    _call_tally: autonats.client.Publish
 
     def __init__(
         self,
@@ -254,9 +258,13 @@ class DeltaClient:
             tracing=autonats.tracing.enabled(),
         )
         self._call_record = autonats.client.Publish(self._client, "record")
+        self._call_tally = autonats.client.Publish(self._client, "tally")
 
     async def record(self, text: str, fail: bool = False) -> None:
         await self._call_record(text, fail)
+
+    async def tally(self, text: str) -> None:
+        await self._call_tally(text)
 
 
 class DeltaHandler(autonats.server.Handler):

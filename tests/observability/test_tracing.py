@@ -228,6 +228,12 @@ class DeltaImpl:
             raise RuntimeError("first delivery fails")
         self.done.set()
 
+    async def tally(self, text: str) -> None:
+        if text == "cancel":
+            raise asyncio.CancelledError  # as a task torn down mid-call is
+        self.seen.append(text)
+        self.done.set()
+
 
 @pytest.fixture(scope="module")
 def jetstream_url() -> Iterator[str]:
@@ -261,9 +267,48 @@ async def test_a_durable_call_is_traced_on_every_delivery(
         assert _parent(span) == client[0].context.span_id
     failed, succeeded = sorted(server, key=lambda s: s.start_time or 0)
     assert failed.status.status_code is StatusCode.ERROR
+    assert _attribute(failed, "rpc.response.status_code") == "500"
     assert succeeded.status.status_code is not StatusCode.ERROR
+    assert _attribute(succeeded, "rpc.response.status_code") == "0"
     expected = format(client[0].context.trace_id, "032x")
     assert impl.trace_ids == [expected, expected]
+
+
+async def test_a_cancelled_delivery_ends_its_span_and_frees_its_slot(
+    exporter: InMemorySpanExporter, jetstream_url: str
+) -> None:
+    # tally has one slot: a delivery cancelled mid-call must give it back, or
+    # the next call is never fetched.
+    impl = DeltaImpl()
+    conns = [await nats.connect(jetstream_url) for _ in range(2)]
+    try:
+        async with DeltaHandler(conns[0], impl):
+            exporter.clear()
+            client = DeltaClient(conns[1])
+            await client.tally("cancel")
+            await client.tally("after")
+            await asyncio.wait_for(impl.done.wait(), 10)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+    assert impl.seen == ["after"]
+    server = sorted(
+        (
+            s
+            for s in exporter.get_finished_spans()
+            if s.name == "autonats:DeltaServer:tally"
+        ),
+        key=lambda s: s.start_time or 0,
+    )
+    assert len(server) == 2
+    cancelled, after = server
+    assert _attribute(cancelled, "rpc.response.status_code") is None  # no outcome
+    assert _attribute(after, "rpc.response.status_code") == "0"
+
+
+def _attribute(span: ReadableSpan, name: str) -> object:
+    return (span.attributes or {}).get(name)
 
 
 def test_generated_code_is_fresh_and_tracing_is_opt_in(tmp_path: Path) -> None:
