@@ -94,11 +94,15 @@ def method(
         )
 
     def mark(func: F) -> F:
-        current = method_options(func)
+        current = method_options(func)  # stacked decorators: keep what is not given
         setattr(
             func,
             _METHOD_ATTR,
-            replace(current, timeout=timeout, concurrency=concurrency),
+            replace(
+                current,
+                timeout=current.timeout if timeout is None else timeout,
+                concurrency=current.concurrency if concurrency is None else concurrency,
+            ),
         )
         return func
 

@@ -103,3 +103,16 @@ def test_keyword_only_struct_accepts_required_after_default() -> None:
     assert _error(params, b'{"a": 2}', kw_only=True) == (
         "missing required parameter 'b'"
     )
+
+
+def test_stacked_method_decorators_keep_each_option() -> None:
+    import autonats
+    from autonats.declare import method_options
+
+    @autonats.oneway
+    @autonats.method(concurrency=2)
+    @autonats.method(timeout=30)
+    async def notify(self: object) -> None: ...
+
+    options = method_options(notify)
+    assert (options.timeout, options.concurrency, options.oneway) == (30, 2, True)
