@@ -15,7 +15,6 @@ from typing import Any, Generic, TypeVar
 import msgspec
 import nats.aio.client
 import nats.aio.msg
-import nats.aio.subscription
 import nats.errors
 import nats.js
 from autonats import codec, durable, wire
@@ -59,16 +58,18 @@ class _Inbox:
     """
 
     def __init__(self, nc: nats.aio.client.Client) -> None:
+        # No reference to the connection: the registry below holds inboxes
+        # strongly and must not keep their connections alive.
         self.prefix = nc.new_inbox() + "."
         self.waiting: dict[str, tuple[asyncio.Future[nats.aio.msg.Msg], float]] = {}
         self._tokens = itertools.count(1)
-        self._sub: nats.aio.subscription.Subscription | None = None
-        self._nc = nc
+        self._subscribed = False
         self._sweeper: asyncio.TimerHandle | None = None
 
-    async def start(self) -> None:
-        if self._sub is None:
-            self._sub = await self._nc.subscribe(self.prefix + "*", cb=self._on_reply)
+    async def start(self, nc: nats.aio.client.Client) -> None:
+        if not self._subscribed:
+            await nc.subscribe(self.prefix + "*", cb=self._on_reply)
+            self._subscribed = True
 
     def expect(
         self, loop: asyncio.AbstractEventLoop, deadline: float
@@ -107,7 +108,7 @@ async def _inbox_for(nc: nats.aio.client.Client) -> _Inbox:
     inbox = _inboxes.get(nc)
     if inbox is None:
         inbox = _inboxes[nc] = _Inbox(nc)
-    await inbox.start()
+    await inbox.start(nc)
     return inbox
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import autonats
+import nats
 import nats.aio.client
 import pytest
 
@@ -172,3 +175,20 @@ async def test_many_concurrent_calls_all_answered(
         )
     assert len(results) == 500 and all(r > 0 for r in results)
     assert len(ops.deadlines) == 500
+
+
+async def test_a_closed_connection_is_not_kept_alive_by_its_clients(
+    nats_url: str, hnc: nats.aio.client.Client, prefix: str
+) -> None:
+    async with RtOpsHandler(hnc, Ops(), prefix=prefix):
+        conn = await nats.connect(nats_url)
+        assert await RtOpsClient(conn, prefix=prefix).slow(0) == 1
+        gone = weakref.ref(conn)
+        await conn.close()
+        del conn
+        for _ in range(20):  # the connection's tasks end within a few loop turns
+            gc.collect()
+            if gone() is None:
+                break
+            await asyncio.sleep(0.05)
+    assert gone() is None
