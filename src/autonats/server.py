@@ -482,6 +482,9 @@ async def _run_until(
         raise _Reply(500, "internal error", "InternalError", cause=exc) from None
     finally:
         deadlines.forget(task)
+        # An implementation may swallow the cancellation: never let the mark
+        # outlive this call (the task goes on to serve the calls queued behind).
+        deadlines.expired.discard(task)
 
 
 def _log_failure(spec: MethodSpec, reply: _Reply, duration_ns: int) -> None:

@@ -203,3 +203,26 @@ async def test_handler_gone_mid_way_is_no_responders_again(
     with pytest.raises(autonats.NoRespondersError):
         await client.remaining()
     assert elapsed_since(started) < 1.0
+
+
+async def test_an_impl_that_swallows_its_cancellation_leaves_no_mark() -> None:
+    """The sweeper marks a task it cancels for its deadline; the mark must go
+    with the call even when the implementation swallows the cancellation, or a
+    later, unrelated cancellation of the same task would be taken for a 504."""
+    from types import SimpleNamespace
+
+    from autonats.server import _Deadlines, _run_until
+
+    async def stubborn() -> str:
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            return "kept going"
+        return "slept"
+
+    deadlines = _Deadlines()
+    endpoint = SimpleNamespace(spec=SimpleNamespace(by_position=True), impl=stubborn)
+    loop = asyncio.get_running_loop()
+    result = await _run_until(deadlines, loop, loop.time() + 0.03, endpoint, ())
+    assert result == "kept going"
+    assert not deadlines.expired
