@@ -52,6 +52,10 @@ class Tracing:
 
         self._trace = trace
         self._context = context
+        # A request without a trace context starts a new trace: its span must
+        # not take a parent from whatever was current where run() was called
+        # (subscription tasks copy that context).
+        self._no_parent = context.Context()
         self._current_span = trace.get_current_span  # per call: bound once
         self._tracer = trace.get_tracer(_INSTRUMENTATION)
         self._names: dict[tuple[int, bool], tuple[str, Any, dict[str, str]]] = {}
@@ -125,23 +129,29 @@ class Tracing:
     ) -> tuple[Any, object]:
         """Start the span of serving a call, a child of the caller's span when the
         request carries one, and make it current. End it with :meth:`end`."""
+        trace = self._trace
         if _unsampled(headers) and self._follows_parent():
             # An unsampled caller: no span. Nested calls find the caller's context
-            # in the call's headers (see start_client), so nothing is attached.
-            return None, None
-        trace = self._trace
+            # in the call's headers (see start_client), so nothing is attached,
+            # unless a span is current here: one that was current where run()
+            # was called, inherited by the subscription's tasks. Then the
+            # caller's context must replace it for the calls this one makes.
+            if not self._current_span().get_span_context().is_valid:
+                return None, None
+            caller = self._parent(headers) or trace.INVALID_SPAN_CONTEXT
+            current = trace.set_span_in_context(trace.NonRecordingSpan(caller))
+            return None, self._context.attach(current)
         parent = self._parent(headers)
         context = (
             trace.set_span_in_context(trace.NonRecordingSpan(parent))
             if parent is not None
-            else None
+            else self._no_parent
         )
         name, kind, attributes = self._describe(spec, subject, False)
         span = self._tracer.start_span(
             name, context=context, kind=kind, attributes=attributes
         )
-        token = self._context.attach(trace.set_span_in_context(span))
-        return span, token
+        return span, self._context.attach(trace.set_span_in_context(span))
 
     def _parent(self, headers: dict[str, str]) -> Any:
         match = _TRACEPARENT.match(headers.get("traceparent", ""))

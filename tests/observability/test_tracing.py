@@ -212,6 +212,58 @@ async def test_an_unsampled_trace_is_carried_but_not_recorded(
     assert exporter.get_finished_spans() == ()
 
 
+async def test_a_span_current_at_run_is_no_parent_of_the_calls_served(
+    exporter: InMemorySpanExporter, nats_url: str
+) -> None:
+    """Subscription tasks inherit the context run() was called in; a span
+    current there must not become the parent of what the handler serves."""
+    conns = [await nats.connect(nats_url) for _ in range(3)]
+    b_nc, c_nc, caller = conns
+    gamma = GammaImpl()
+    unsampled = SpanContext(
+        trace_id=0x1F2E3D4C5B6A79881F2E3D4C5B6A7988,
+        span_id=0x1122334455667788,
+        is_remote=True,
+        trace_flags=TraceFlags(0),
+    )
+    handlers = [
+        GammaHandler(c_nc, gamma),
+        BetaHandler(b_nc, BetaImpl(GammaClient(b_nc))),
+    ]
+    try:
+        with trace.get_tracer("test").start_as_current_span("setup") as setup:
+            for handler in handlers:
+                await handler.run()
+        exporter.clear()
+        # No trace context: the server span starts a trace of its own.
+        reply = await caller.request(
+            "autonats.gamma.run", b'{"fail": false}', timeout=5
+        )
+        assert reply.data == b'"gamma"'
+        # An unsampled trace: beta's call to gamma carries the caller's trace.
+        token = context.attach(trace.set_span_in_context(NonRecordingSpan(unsampled)))
+        try:
+            assert await BetaClient(caller).run(False) == "beta+gamma"
+        finally:
+            context.detach(token)
+    finally:
+        for handler in handlers:
+            await handler.shutdown()
+        for conn in conns:
+            await conn.close()
+
+    served = [
+        s for s in exporter.get_finished_spans() if s.name == "autonats:GammaServer:run"
+    ]
+    assert len(served) == 1  # the unsampled call made no span
+    assert served[0].parent is None
+    assert served[0].context.trace_id != setup.get_span_context().trace_id
+    assert gamma.trace_ids == [
+        format(served[0].context.trace_id, "032x"),
+        format(unsampled.trace_id, "032x"),
+    ]
+
+
 class DeltaImpl:
     """Fails the first delivery of every call, succeeds on the redelivery."""
 
