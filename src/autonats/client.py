@@ -195,6 +195,8 @@ class Client:
         except BaseException as exc:
             if isinstance(exc, AutonatsError):
                 outcome = _outcome(exc)
+            elif not isinstance(exc, asyncio.CancelledError):
+                outcome = "error"
             if tracing is not None:
                 tracing.fail(span, exc)
             raise
@@ -323,7 +325,7 @@ class Client:
             return codec.encode(
                 spec.args_type(**dict(zip(spec.param_names, args, strict=True)))
             )
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # wrong or missing arguments
             raise EncodeError(f"{spec.service}.{spec.name}: {exc}") from None
 
     @staticmethod

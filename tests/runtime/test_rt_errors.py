@@ -154,11 +154,10 @@ async def test_huge_payloads_near_max_payload(
     assert is_success(msg) and json.loads(msg.data) == len(text)
     assert await echo.size(text) == len(text)
     # Invalid and just under the limit: 400, with a short message.
-    code, header, body = error_of(
-        await request(nc, subject, {"v": len(text), "pad": text})
-    )
+    refused = await request(nc, subject, {"v": len(text), "pad": text})
+    code, header, body = error_of(refused)
     assert code == 400 and "parameter 'v'" in body["message"]
-    assert len(msg.data) < 100 and len(header) <= 512
+    assert len(refused.data) < 200 and len(header) <= 512  # not the request echoed
     code, _, _ = error_of(await request(nc, subject, b'{"v": "' + text.encode()))
     assert code == 400
     await still_serves(nc, prefix)
@@ -169,6 +168,18 @@ async def test_huge_payloads_near_max_payload(
         await echo.size("x" * (limit + 10))
     assert loop.time() - started < 2
     await still_serves(nc, prefix)
+
+
+async def test_missing_arguments_are_an_encode_error(echo: RtEchoClient) -> None:
+    """``Client.call`` with too few arguments fails before sending, as a
+    counted error: not as a raw ValueError, nor as a cancelled call."""
+    # ``defaults`` has a required keyword after defaults: a keyword-only Struct.
+    with pytest.raises(autonats.EncodeError, match="defaults"):
+        await echo._client.call("defaults", [1])
+    with pytest.raises(autonats.EncodeError, match="keywords"):
+        await echo._client.call("keywords", [])
+    stats = echo._client.stats()
+    assert stats["defaults"].outcomes == stats["keywords"].outcomes == {"error": 1}
 
 
 async def test_reply_over_max_payload_is_an_error_not_a_timeout(
