@@ -87,8 +87,7 @@ class Served:
                     "autonats.cli",
                     "serve",
                     target,
-                    "--server",
-                    url,
+                    *(["--server", url] if url else []),  # "": an embedded one
                     "--prefix",
                     prefix,
                 ],

@@ -1,4 +1,5 @@
-"""Implementations served by ``autonats serve flt_impl:Work`` / ``flt_impl:Jobs``.
+"""Implementations served by ``autonats serve flt_impl:Work`` / ``flt_impl:Jobs``
+(or ``flt_impl:make_jobs``).
 
 They report what they processed by appending lines to a file of their own
 process in the folder ``$FLT_SINK`` (one ``write`` per line, so a ``kill -9``
@@ -84,6 +85,7 @@ class Jobs:
     def __init__(self) -> None:
         self.sink = _Sink()
         self.seconds = float(os.environ.get("FLT_JOB_SECONDS") or 0)
+        self.loop: asyncio.AbstractEventLoop | None = None  # set by make_jobs
 
     async def job(self, n: int, fail: bool = False) -> None:
         call = autonats.current_call()
@@ -95,4 +97,13 @@ class Jobs:
             raise RuntimeError(f"job {n} fails on purpose")
 
     async def pid(self) -> int:
+        if self.loop is not None and self.loop is not asyncio.get_running_loop():
+            raise RuntimeError("made on another event loop than the one serving")
         return os.getpid()
+
+
+async def make_jobs() -> Jobs:
+    """An async factory, as ``autonats serve flt_impl:make_jobs`` takes one."""
+    jobs = Jobs()
+    jobs.loop = asyncio.get_running_loop()
+    return jobs

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import autonats.durable
+import nats
 import nats.js.errors
 import pytest
 from autonats.testing import NatsServer
@@ -137,3 +139,21 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
             await js.get_msg(dead_stream, CALLS // 100 + 1)
     finally:
         await in_thread(server.close)
+
+
+async def test_serve_without_a_server_embeds_one_with_jetstream(
+    spawn: Spawn, prefix: str
+) -> None:
+    """A durable service served with no --server gets an embedded nats-server
+    with JetStream; an async factory's implementation runs on the serving loop."""
+    handler = await spawn("flt_impl:make_jobs", "").wait_serving()
+    found = re.search(r"started embedded nats-server at (\S+)", handler.output)
+    assert found is not None, handler.output
+    nc = await nats.connect(found.group(1))
+    try:
+        jobs = FltJobsClient(nc, prefix=prefix)
+        assert await jobs.pid() == handler.pid
+        await jobs.job(1)  # returns once JetStream has stored it
+    finally:
+        await nc.close()
+    assert await handler.stop() == 0

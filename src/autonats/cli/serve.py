@@ -16,6 +16,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from autonats.cli._common import CommandError, positive_int
+from autonats.errors import AutonatsError
 
 __all__ = ["add_parser", "run"]
 
@@ -87,28 +88,36 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args.metadata = _metadata(args.metadata)  # fail on a bad pair before starting
-    impl = _load_target(args.target)
-    handler_cls = _find_handler(impl, args.handler)
+    target = _load_target(args.target)
     if args.metrics_port is not None:
         _serve_metrics(args.metrics_port, args.metrics_addr)
-    with contextlib.ExitStack() as stack:
-        url = args.server
-        if not url:
-            from autonats.testing import NatsServer
-
-            try:
-                server = stack.enter_context(NatsServer())
-            except (FileNotFoundError, RuntimeError) as exc:
-                raise CommandError(str(exc)) from None
-            url = server.url
-            print(f"started embedded nats-server at {url}", flush=True)
-        _run(
-            _serve_until_signal(url, handler_cls, impl, args), uvloop=not args.no_uvloop
-        )
+    _run(_serve_until_signal(target, args), uvloop=not args.no_uvloop)
     return 0
 
 
-async def _serve_until_signal(
+async def _serve_until_signal(target: object, args: argparse.Namespace) -> None:
+    # An async factory runs on the loop that serves: what it makes may be bound
+    # to that loop (a connection pool, an HTTP session).
+    impl = await target if inspect.isawaitable(target) else target
+    handler_cls = _find_handler(impl, args.handler)
+    with contextlib.ExitStack() as stack:
+        url = args.server or _embedded_server(stack, handler_cls)
+        await _serve(url, handler_cls, impl, args)
+
+
+def _embedded_server(stack: contextlib.ExitStack, handler_cls: Any) -> str:
+    from autonats.testing import NatsServer
+
+    durable = any(m.durable for m in handler_cls.spec.methods.values())
+    try:
+        server = stack.enter_context(NatsServer(jetstream=durable))
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise CommandError(str(exc)) from None
+    print(f"started embedded nats-server at {server.url}", flush=True)
+    return server.url
+
+
+async def _serve(
     url: str, handler_cls: Any, impl: object, args: argparse.Namespace
 ) -> None:
     import nats
@@ -139,7 +148,11 @@ async def _serve_until_signal(
         prefix=args.prefix,
         metadata=args.metadata,
     )
-    await handler.run()
+    try:
+        await handler.run()
+    except (AutonatsError, nats.errors.Error) as exc:
+        await nc.close()
+        raise CommandError(f"cannot serve {handler.spec.name}: {exc}") from None
     spec = handler.spec
     print(
         f"serving {spec.name} ({', '.join(spec.methods)}) on {url} "
@@ -228,16 +241,11 @@ def _import_attr(target: str) -> Any:
 
 
 def _load_target(target: str) -> object:
+    """The implementation, or the awaitable an async factory returned."""
     obj = _import_attr(target)
     if inspect.isclass(obj) or inspect.isfunction(obj):
         obj = obj()
-        if inspect.isawaitable(obj):
-            obj = asyncio.run(_await(obj))
     return obj
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
 
 
 def _find_handler(impl: object, explicit: str | None) -> Any:
