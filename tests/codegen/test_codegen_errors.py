@@ -170,6 +170,14 @@ CASES = [
         "services 'user' and 'User' both generate UserClient",
     ),
     Case(
+        "spec_name_clash",
+        '@autonats.service("userAB")\nclass A(Protocol):\n'
+        "    async def f(self) -> None: ...\n\n\n"
+        '@autonats.service("user_ab")\nclass B(Protocol):  # <-\n'
+        "    async def f(self) -> None: ...\n",
+        "services 'userAB' and 'user_ab' both generate USER_AB_SERVICE",
+    ),
+    Case(
         "comment_mismatch",
         '# @nats:server other\n@autonats.service("svc")\nclass Svc(Protocol):  # <-\n'
         "    async def f(self) -> None: ...\n",

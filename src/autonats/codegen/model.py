@@ -41,6 +41,16 @@ class Service:
     metadata: tuple[tuple[str, str], ...]
     methods: tuple[Method, ...]
 
+    @property
+    def spec_name(self) -> str:
+        """The module-level spec variable, e.g. ``USER_SERVICE``."""
+        words = []
+        for i, ch in enumerate(self.pascal):
+            if ch.isupper() and i and not self.pascal[i - 1].isupper():
+                words.append("_")
+            words.append(ch.upper())
+        return "".join(words) + "_SERVICE"
+
 
 @dataclass(frozen=True)
 class ErrorRef:

@@ -73,7 +73,7 @@ def parse(
         name for cls, _, _ in found for name, _, _ in _members(cls)
     )
     services = []
-    seen_pascal: dict[str, str] = {}
+    seen: dict[str, str] = {}  # generated names -> the service generating them
     for cls, options, line in found:
         service = _service(src, renderer, cls, options, line, timeout, concurrency)
         if not service.pascal.isidentifier() or not service.pascal[0].isalpha():
@@ -82,14 +82,15 @@ def parse(
                 f"({service.pascal}Client): start it with a letter",
                 line,
             )
-        other = seen_pascal.get(service.pascal)
-        if other is not None:
-            raise src.error(
-                f"services {other!r} and {service.name!r} both generate {service.pascal}Client; "
-                "rename one of them",
-                line,
-            )
-        seen_pascal[service.pascal] = service.name
+        for generated in (f"{service.pascal}Client", service.spec_name):
+            other = seen.get(generated)
+            if other is not None:
+                raise src.error(
+                    f"services {other!r} and {service.name!r} both generate "
+                    f"{generated}; rename one of them",
+                    line,
+                )
+            seen[generated] = service.name
         services.append(service)
     if not services:
         raise src.error(

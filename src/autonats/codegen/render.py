@@ -57,7 +57,7 @@ def render(module: model.Module, *, command: str) -> str:
     names = []
     for service in module.services:
         names += [
-            _spec_name(service),
+            service.spec_name,
             f"{service.pascal}Client",
             f"{service.pascal}Handler",
         ]
@@ -78,19 +78,6 @@ def render(module: model.Module, *, command: str) -> str:
 def _str(text: str) -> str:
     """A string literal the way ruff format writes it (double quotes)."""
     return json.dumps(text, ensure_ascii=False)
-
-
-def _spec_name(service: model.Service) -> str:
-    return _upper_snake(service.pascal) + "_SERVICE"
-
-
-def _upper_snake(pascal: str) -> str:
-    out = []
-    for i, ch in enumerate(pascal):
-        if ch.isupper() and i and (not pascal[i - 1].isupper()):
-            out.append("_")
-        out.append(ch.upper())
-    return "".join(out)
 
 
 # -- layout: the few shapes of ruff format's output that generated code uses --
@@ -280,7 +267,7 @@ def _assign_call(buf: Buffer, target: str, func: str, args: list[str]) -> None:
 def _spec(
     buf: Buffer, service: model.Service, errors: tuple[model.ErrorRef, ...]
 ) -> None:
-    buf.add(f"{_spec_name(service)} = autonats.spec.build(")
+    buf.add(f"{service.spec_name} = autonats.spec.build(")
     with buf.indent():
         buf.add(f"{service.protocol},")
         buf.add(f"name={_str(service.name)},")
@@ -328,7 +315,7 @@ def _attribute(method: model.Method) -> str:
 
 
 def _client(buf: Buffer, service: model.Service, tracing: bool) -> None:
-    spec = _spec_name(service)
+    spec = service.spec_name
     buf.add(f"class {service.pascal}Client:")
     with buf.indent():
         buf.add(f'"""Calls service ``{service.name}`` over NATS."""')
@@ -370,7 +357,7 @@ def _client(buf: Buffer, service: model.Service, tracing: bool) -> None:
 
 
 def _handler(buf: Buffer, service: model.Service, tracing: bool) -> None:
-    spec = _spec_name(service)
+    spec = service.spec_name
     buf.add(f"class {service.pascal}Handler(autonats.server.Handler):")
     with buf.indent():
         buf.add(f'"""Serves any implementation of the ``{service.name}`` service."""')
