@@ -187,10 +187,11 @@ def _pair(results: Results, scenario: Scenario, a: str, b: str) -> float | None:
 def _against(ratio: float, target: float) -> str:
     """``ratio`` to two decimals, or three where two would round it onto
     ``target`` from the other side (0.898 against 0.90)."""
-    text = f"{ratio:.2f}"
-    if float(text) == target and ratio != target:
-        return f"{ratio:.3f}"
-    return text
+    for digits in range(2, 7):
+        text = f"{ratio:.{digits}f}"
+        if float(text) != target or ratio == target:
+            return text
+    return repr(ratio)
 
 
 def target_lines(results: Results) -> list[str]:
