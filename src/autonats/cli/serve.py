@@ -270,8 +270,10 @@ def _find_handler(impl: object, explicit: str | None) -> Any:
         return found[0]
     if not found:
         raise CommandError(
-            f"no generated handler matches {type(impl).__name__}: run autonats generate on "
-            "its interface file, or name the class with --handler module:Class"
+            f"no generated handler matches {type(impl).__name__}: serve looks in the "
+            "generated modules (*_nats.py) beside the modules imported so far; run "
+            "autonats generate on the interface file, import the interface in the "
+            "implementation's module, or name the class with --handler module:Class"
         )
     names = ", ".join(f"{c.__module__}:{c.__name__}" for c in found)
     raise CommandError(
