@@ -19,7 +19,7 @@ import random
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import autonats.server
+import autonats.runtime
 import msgspec
 import nats
 import nats.aio.client
@@ -332,7 +332,7 @@ class Autonats(Contender):
     #: handler from shedding any, so that every message can be counted.
     queue_size = 1_000_000
     # The plain and the traced generated modules: the same shape, other classes.
-    _handler: autonats.server.Handler
+    _handler: autonats.runtime.Handler[EchoService]
     _client: EchoService
 
     @property
@@ -481,7 +481,7 @@ def _observe() -> None:
     its parent's decision), and decides new traces by subject: every one of
     ``autonats-traced-all``'s, 1% of the others'.
     """
-    from autonats import metrics
+    from autonats.observe import metrics
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (

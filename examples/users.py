@@ -27,7 +27,7 @@ class OutOfStock(autonats.ServiceError):
     available: int
 
 
-@autonats.service("user", version="1.0.0")
+@autonats.service("user", version="1.0.0", errors=[UserNotFound])
 class UserService(Protocol):
     """Users of the shop."""
 
@@ -64,9 +64,9 @@ class UserService(Protocol):
     async def sleep(self, seconds: float) -> float: ...
 
 
-# @nats:server inventory
+@autonats.service("inventory", errors=[OutOfStock])
 class InventoryService(Protocol):
-    """Stock levels (declared with the comment form: no decorator needed)."""
+    """Stock levels."""
 
     async def reserve(
         self, sku: uuid.UUID, quantity: int, price: decimal.Decimal

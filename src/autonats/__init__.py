@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from autonats._version import __version__
-from autonats.context import Call, current_call
-from autonats.declare import method, oneway, service
+from autonats.contract.declare import method, oneway, service
 from autonats.errors import (
     AutonatsError,
     BadRequestError,
@@ -26,9 +25,10 @@ from autonats.errors import (
     ServiceError,
     TimeoutError,
 )
+from autonats.runtime.context import Call, current_call
 
 if TYPE_CHECKING:
-    from autonats.discovery import discover
+    from autonats.observe.discovery import discover
 
 __all__ = [
     "AutonatsError",
@@ -57,7 +57,7 @@ def __getattr__(name: str) -> Any:
     # Interface modules import autonats for its decorators; the discovery
     # client (and nats-py with it) loads only when asked for.
     if name == "discover":
-        from autonats.discovery import discover
+        from autonats.observe.discovery import discover
 
         return discover
     raise AttributeError(f"module 'autonats' has no attribute {name!r}")

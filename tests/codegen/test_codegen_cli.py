@@ -36,7 +36,7 @@ def test_writes_beside_the_file(iface: Path) -> None:
     out = iface.with_name("cli_iface_nats.py")
     assert f"wrote {out}" in proc.stdout
     text = out.read_text(encoding="utf-8")
-    assert "class ClisvcClient:" in text and "class ClisvcHandler(" in text
+    assert "class ClisvcClient(" in text and "class ClisvcHandler(" in text
     again = autonats("generate", iface)
     assert again.returncode == 0
     assert "is up to date" in again.stdout
@@ -56,10 +56,10 @@ def test_timeout_and_concurrency_flags(iface: Path) -> None:
     proc = autonats("generate", "--timeout", "2.5", "--concurrency", "3", iface)
     assert proc.returncode == 0, proc.stderr
     text = iface.with_name("cli_iface_nats.py").read_text(encoding="utf-8")
-    assert '"f": autonats.declare.MethodOptions(timeout=2.5, concurrency=3)' in text
+    assert '"f": autonats.contract.MethodOptions(timeout=2.5, concurrency=3)' in text
     assert (
-        "# Change the interface instead and run: "
-        "autonats generate cli_iface.py --timeout 2.5 --concurrency 3\n"
+        "# Change the interface instead and run, in its folder: "
+        "autonats generate --timeout 2.5 --concurrency 3 cli_iface.py\n"
     ) in text
 
 

@@ -108,7 +108,7 @@ CASES = [
     Case(
         "durable_without_oneway",
         "def durable(f):\n"
-        "    f.__autonats_method__ = autonats.declare.MethodOptions(durable=True)\n"
+        "    f.__autonats_method__ = autonats.contract.MethodOptions(durable=True)\n"
         "    return f\n\n\n" + _svc("@durable\nasync def f(self) -> None: ...  # <-"),
         "durable applies to oneway methods only",
     ),

@@ -7,8 +7,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from autonats.codec import Param, args_struct, describe_validation_error
 from autonats.codegen.parse import pascal_case
+from autonats.contract.codec import Param, args_struct, describe_validation_error
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_keyword_only_struct_accepts_required_after_default() -> None:
 
 def test_stacked_method_decorators_keep_each_option() -> None:
     import autonats
-    from autonats.declare import method_options
+    from autonats.contract.declare import method_options
 
     @autonats.oneway
     @autonats.method(concurrency=2)

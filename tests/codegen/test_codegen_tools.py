@@ -155,6 +155,6 @@ def test_200_methods_generate_ruff_clean(tmp_path: Path) -> None:
     output = tmp_path / "huge_interface_nats.py"
     text = output.read_text(encoding="utf-8")
     assert text.count("    async def method_") == 200
-    assert text.count("autonats.declare.MethodOptions(") == 200
+    assert text.count("autonats.contract.MethodOptions(") == 200
     check = run(BIN / "ruff", "format", "--check", "--diff", output)
     assert check.returncode == 0, check.stdout + check.stderr

@@ -82,8 +82,7 @@ def test_every_method_has_a_request_and_a_reply(document: dict[str, Any]) -> Non
             ]
             assert replies == [
                 f"{key}.reply",
-                f"{service.name}.OutOfStock",
-                f"{service.name}.UserNotFound",
+                *(f"{service.name}.{name}" for name in sorted(service.errors)),
                 f"{service.name}.Error",
             ]
 

@@ -12,9 +12,9 @@ import autonats
 import jsonschema
 import nats.aio.client
 import pytest
-from autonats import spec as spec_module
-from autonats.declare import MethodOptions
-from autonats.server import Handler
+from autonats.contract import spec as spec_module
+from autonats.contract.declare import MethodOptions
+from autonats.runtime import Handler
 
 from discovery_support import check, gather
 from shop import UserStore
@@ -63,10 +63,8 @@ async def test_info_describes_every_endpoint(nc: nats.aio.client.Client) -> None
     assert all(isinstance(v, str) for v in meta.values())
     assert meta["oneway"] == "false"
     assert meta["timeout_ms"] == "5000"
-    assert json.loads(meta["errors"]) == [
-        {"type": "OutOfStock", "code": 409},
-        {"type": "UserNotFound", "code": 404},
-    ]
+    # What the service declares it raises (errors=[UserNotFound]), no more.
+    assert json.loads(meta["errors"]) == [{"type": "UserNotFound", "code": 404}]
     request = json.loads(meta["request_schema"])
     jsonschema.Draft202012Validator.check_schema(request)
     validator = jsonschema.Draft202012Validator(request)
@@ -149,7 +147,8 @@ async def test_stats_count_every_call_and_every_error(
         "get_all": (3, 0, ""),
         "get_by_id": (3, 3, "400:parameter 'id'"),
         "rebuild": (1, 1, "500:internal error"),
-        "sleep": (3, 2, "503:"),
+        # Shed requests never started: counted as shed, not as requests.
+        "sleep": (1, 0, "503:"),
         "search": (0, 0, ""),
     }
     for name, (requests, errors, last) in expected.items():
@@ -163,6 +162,8 @@ async def test_stats_count_every_call_and_every_error(
         assert e["data"]["queued"] == 0
     assert by_name["sleep"]["data"]["shed"] == 2
     assert by_name["sleep"]["processing_time"] >= 300_000_000
+    # ...nor as 0 ms samples dragging the average down.
+    assert by_name["sleep"]["average_processing_time"] >= 300_000_000
     declared = by_name["get_by_id"]
     assert declared["num_errors"] == 3  # two declared 404s and one 400
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import autonats
-import autonats.durable
+import autonats.runtime.durable
 
 from flt_api import Refused
 
 if os.environ.get("FLT_BACKOFF"):
-    autonats.durable.BACKOFF = float(os.environ["FLT_BACKOFF"])
+    autonats.runtime.durable.BACKOFF = float(os.environ["FLT_BACKOFF"])
 
 
 class _Sink:

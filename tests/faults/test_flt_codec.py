@@ -11,9 +11,10 @@ import uuid
 from typing import Any
 
 import pytest
-from autonats.client import Client
-from autonats.server import _decode_args, _Reply
-from autonats.spec import MethodSpec
+from autonats.contract.spec import MethodSpec
+from autonats.runtime.client import _encode
+from autonats.runtime.handler import _decode_args
+from autonats.runtime.reply import Reply as _Reply
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -128,7 +129,7 @@ typed_args = st.tuples(
 @SETTINGS
 @given(args=typed_args)
 def test_typed_arguments_round_trip(args: tuple[Any, ...]) -> None:
-    data = Client._encode(TYPED, args)
+    data = _encode(TYPED, args)
     assert _decode_args(TYPED, data) == args
 
 
@@ -144,7 +145,7 @@ def test_take_arguments_round_trip(
     name: str, count: int, tags: list[str], scores: dict[str, float], payload: Any
 ) -> None:
     args = (name, count, tags, scores, payload)
-    assert _decode_args(TAKE, Client._encode(TAKE, args)) == args
+    assert _decode_args(TAKE, _encode(TAKE, args)) == args
 
 
 def test_an_unknown_uuid_string_is_a_400_not_a_crash() -> None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import autonats.durable
+import autonats.runtime.durable
 import nats
 import nats.js.errors
 import pytest
@@ -58,7 +58,7 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
         await asyncio.wait_for(asyncio.gather(*(publish(n) for n in range(CALLS))), 60)
         published = time.monotonic() - began
         js = nc.jetstream()
-        stream = autonats.durable.stream_name(prefix, "flt-jobs")
+        stream = autonats.runtime.durable.stream_name(prefix, "flt-jobs")
         assert (await js.stream_info(stream)).state.messages == CALLS
 
         # Each call takes 20 ms, so the kill lands while thousands are still queued.
@@ -105,7 +105,7 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
         per_call = collections.Counter(n for _, _, n in deliveries)
         repeated = sum(1 for n, k in per_call.items() if k > 1 and not failing(n))
         assert all(
-            per_call[n] >= autonats.durable.MAX_DELIVER - 1
+            per_call[n] >= autonats.runtime.durable.MAX_DELIVER - 1
             for n in ids_of
             if failing(n)
         )
@@ -120,14 +120,16 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
             body = json.loads(msg.data or b"{}")
             headers = msg.headers or {}
             dead[body["n"]] = headers
-            assert msg.subject == autonats.durable.dead_letter_subject(
+            assert msg.subject == autonats.runtime.durable.dead_letter_subject(
                 prefix, "flt-jobs", "job"
             )
         assert set(dead) == {n for n in range(CALLS) if failing(n)}
         for headers in dead.values():
             assert headers["Autonats-Error-Code"] == "500"
             assert headers["Autonats-Error"] == "internal error"
-            assert headers["Autonats-Deliveries"] == str(autonats.durable.MAX_DELIVER)
+            assert headers["Autonats-Deliveries"] == str(
+                autonats.runtime.durable.MAX_DELIVER
+            )
         assert survivor.alive
         print(
             f"\ndurable: {CALLS} published in {published:.1f} s, served in "

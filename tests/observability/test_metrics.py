@@ -14,10 +14,11 @@ from pathlib import Path
 import autonats
 import nats.aio.client
 import pytest
-from autonats import metrics, spec
-from autonats.client import Client
-from autonats.declare import MethodOptions
-from autonats.server import Handler
+from autonats.contract import spec
+from autonats.contract.declare import MethodOptions
+from autonats.observe import metrics
+from autonats.runtime import Handler
+from autonats.runtime.client import Client
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import start_http_server
 from prometheus_client.parser import text_string_to_metric_families

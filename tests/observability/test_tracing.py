@@ -12,8 +12,8 @@ from pathlib import Path
 import nats
 import pytest
 from autonats import codegen
+from autonats.observe.tracing import current_trace_id
 from autonats.testing import NatsServer
-from autonats.tracing import current_trace_id
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -368,7 +368,8 @@ def test_generated_code_is_fresh_and_tracing_is_opt_in(tmp_path: Path) -> None:
     assert (HERE / "chain_nats.py").read_text() == traced
     plain = codegen.generate(HERE / "chain.py")
     assert "tracing" not in plain and "opentelemetry" not in plain
-    assert "autonats.tracing.enabled()" in traced
+    assert "traced = True" in traced and "_traced = True" in traced
+    assert "traced" not in plain
 
     # Both variants are ruff- and mypy --strict-clean.
     (tmp_path / "chain.py").write_text((HERE / "chain.py").read_text())

@@ -9,7 +9,7 @@ from typing import Any
 
 import nats.aio.client
 import nats.aio.msg
-from autonats import wire
+from autonats.contract import wire
 
 
 async def eventually(

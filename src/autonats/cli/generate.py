@@ -54,7 +54,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate (or check) every file."""
-    from autonats.codegen import generate
+    from autonats.codegen import command_line, default_output, generate
 
     if args.output and len(args.files) > 1:
         raise CommandError("-o takes one FILE only")
@@ -63,24 +63,18 @@ def run(args: argparse.Namespace) -> int:
         source = Path(file)
         if source.suffix != ".py":
             raise CommandError(f"{file}: not a Python file")
-        target = (
-            Path(args.output)
-            if args.output
-            else source.with_name(f"{source.stem}_nats.py")
-        )
-        text = generate(
-            file,
-            timeout=args.timeout,
-            concurrency=args.concurrency,
-            tracing=args.tracing,
-        )
+        target = Path(args.output) if args.output else default_output(source)
+        options: dict[str, Any] = {
+            "timeout": args.timeout,
+            "concurrency": args.concurrency,
+            "tracing": args.tracing,
+        }
+        text = generate(file, output=args.output, **options)
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if args.check:
             if current != text:
-                print(
-                    f"{target}: out of date; run: autonats generate {file}",
-                    file=sys.stderr,
-                )
+                again = command_line(file, args.output, **options)
+                print(f"{target}: out of date; run: {again}", file=sys.stderr)
                 stale += 1
             continue
         if current != text:

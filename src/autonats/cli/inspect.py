@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
-from autonats import wire
 from autonats.cli._common import CommandError, positive_float
+from autonats.contract import wire
 
 if TYPE_CHECKING:
-    from autonats.discovery import Endpoint, ServiceInstance
+    from autonats.observe.discovery import Endpoint, ServiceInstance
 
 __all__ = ["add_parser", "parse_call_args", "type_of_schema"]
 
@@ -148,7 +148,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _instances(args: argparse.Namespace, name: str | None) -> list[ServiceInstance]:
-    from autonats.discovery import discover
+    from autonats.observe.discovery import discover
 
     found = _with_connection(
         args.server, lambda nc: discover(nc, name, timeout=args.timeout)
@@ -527,7 +527,7 @@ def _json_types(schema: Any, defs: dict[str, Any], depth: int = 0) -> frozenset[
 async def _request_schema(nc: Any, service: str, method: str) -> dict[str, Any] | None:
     """The method's request schema from the first instance that answers $SRV.INFO."""
     import nats.errors
-    from autonats.service_api import InfoResponse, control_subjects
+    from autonats.observe.service_api import InfoResponse, control_subjects
 
     try:
         msg = await nc.request(control_subjects("INFO", service), b"", timeout=1.0)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from autonats import wire
 from autonats.cli._common import CommandError
+from autonats.contract import wire
 
 __all__ = ["add_parser", "load_specs", "run"]
 
@@ -43,7 +43,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the document."""
-    from autonats.schema import asyncapi
+    from autonats.contract.schema import asyncapi
 
     path = Path(args.file)
     if path.suffix != ".py":
@@ -69,54 +69,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_specs(path: Path) -> list[Any]:
-    """The :class:`~autonats.spec.ServiceSpec` of every service the file declares.
+    """The :class:`~autonats.contract.ServiceSpec` of every service the file declares.
 
     The generator's parser checks the declarations (any mistake is a
-    ``DeclarationError``) and imports the file; the specs are built from the
-    same options the generated module would pass to ``autonats.spec.build``.
+    ``DeclarationError``) and imports the file; the specs are those the
+    generated module builds.
     """
-    from autonats import spec
     from autonats.codegen import parse
-    from autonats.declare import MethodOptions
-    from autonats.errors import ServiceError
 
-    model = parse(path)
-    module = _loaded_module(path)
-    errors = [
-        obj
-        for obj in vars(module).values()
-        if isinstance(obj, type)
-        and issubclass(obj, ServiceError)
-        and obj is not ServiceError
-    ]
-    specs = []
-    for service in model.services:
-        protocol = getattr(module, service.protocol.rpartition(".")[2])
-        specs.append(
-            spec.build(
-                protocol,
-                name=service.name,
-                version=service.version,
-                metadata=dict(service.metadata),
-                methods={
-                    m.name: MethodOptions(
-                        timeout=m.timeout,
-                        concurrency=m.concurrency,
-                        oneway=m.oneway,
-                        durable=m.durable,
-                    )
-                    for m in service.methods
-                },
-                errors=sorted(set(errors), key=lambda e: e.__name__),
-            )
-        )
-    return specs
-
-
-def _loaded_module(path: Path) -> Any:
-    target = path.resolve()
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        if file and Path(file).resolve() == target:
-            return module
-    raise CommandError(f"{path}: the interface module was not imported")
+    return [service.spec() for service in parse(path).services]

@@ -178,7 +178,7 @@ def _metadata(pairs: list[str]) -> dict[str, str]:
 
 def _serve_metrics(port: int, addr: str) -> None:
     try:
-        from autonats import metrics
+        from autonats.observe import metrics
 
         metrics.serve(port, addr)
     except ImportError:
@@ -249,7 +249,7 @@ def _load_target(target: str) -> object:
 
 
 def _find_handler(impl: object, explicit: str | None) -> Any:
-    from autonats.server import Handler
+    from autonats.runtime.handler import Handler
 
     if explicit:
         cls = _import_attr(explicit)

@@ -2,28 +2,72 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from autonats.codegen.parse import parse
 from autonats.codegen.render import render
+from autonats.contract.spec import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 
-__all__ = ["generate", "parse", "render"]
+__all__ = ["command_line", "default_output", "generate", "parse", "render"]
+
+
+def default_output(source: str | Path) -> Path:
+    """Where ``autonats generate`` writes by default: ``<stem>_nats.py`` beside the source."""
+    path = Path(source)
+    return path.with_name(f"{path.stem}_nats.py")
+
+
+def command_line(
+    source: str,
+    output: str | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    tracing: bool = False,
+) -> str:
+    """The ``autonats generate`` command for these options (flags at their
+    defaults are left out)."""
+    command = ["autonats", "generate"]
+    if timeout != DEFAULT_TIMEOUT:
+        command += ["--timeout", f"{timeout:g}"]
+    if concurrency != DEFAULT_CONCURRENCY:
+        command += ["--concurrency", str(concurrency)]
+    if tracing:
+        command.append("--tracing")
+    command.append(source)
+    if output is not None:
+        command += ["-o", output]
+    return " ".join(command)
 
 
 def generate(
     path: str | Path,
     *,
-    timeout: float = 5.0,
-    concurrency: int = 5,
+    output: str | Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = DEFAULT_CONCURRENCY,
     tracing: bool = False,
 ) -> str:
-    """The source of the generated module for the interface file at ``path``."""
+    """The source of the generated module for the interface file at ``path``.
+
+    Its header names the command that regenerates it, run in the interface's
+    folder (so the text does not depend on where the generator ran);
+    ``output`` is where it will be written, when not the default.
+    """
     module = parse(path, timeout=timeout, concurrency=concurrency, tracing=tracing)
-    command = ["autonats", "generate", Path(path).name]
-    if timeout != 5.0:
-        command += ["--timeout", f"{timeout:g}"]
-    if concurrency != 5:
-        command += ["--concurrency", str(concurrency)]
-    if tracing:
-        command.append("--tracing")
-    return render(module, command=" ".join(command))
+    source = Path(path)
+    target = None
+    if (
+        output is not None
+        and Path(output).resolve() != default_output(source).resolve()
+    ):
+        target = os.path.relpath(Path(output).resolve(), source.resolve().parent)
+    command = command_line(
+        source.name,
+        target,
+        timeout=timeout,
+        concurrency=concurrency,
+        tracing=tracing,
+    )
+    return render(module, command=command)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from autonats.contract.declare import MethodOptions
+from autonats.contract.spec import ServiceSpec, build
 
 __all__ = ["ErrorRef", "Method", "Module", "Param", "Service"]
 
@@ -29,6 +33,24 @@ class Method:
     oneway: bool = False
     durable: bool = False
 
+    def options(self) -> MethodOptions:
+        """The options the generated module passes to ``autonats.contract.build``."""
+        return MethodOptions(
+            timeout=self.timeout,
+            concurrency=self.concurrency,
+            oneway=self.oneway,
+            durable=self.durable,
+        )
+
+
+@dataclass(frozen=True)
+class ErrorRef:
+    """A declared ServiceError subclass."""
+
+    name: str
+    ref: str  # e.g. "users.UserNotFound"
+    cls: Any = field(default=None, compare=False, repr=False)  # the class itself
+
 
 @dataclass(frozen=True)
 class Service:
@@ -40,6 +62,8 @@ class Service:
     version: str
     metadata: tuple[tuple[str, str], ...]
     methods: tuple[Method, ...]
+    errors: tuple[ErrorRef, ...] = ()  # what the service may raise
+    cls: Any = field(default=None, compare=False, repr=False)  # the Protocol itself
 
     @property
     def spec_name(self) -> str:
@@ -51,13 +75,16 @@ class Service:
             words.append(ch.upper())
         return "".join(words) + "_SERVICE"
 
-
-@dataclass(frozen=True)
-class ErrorRef:
-    """A declared ServiceError subclass."""
-
-    name: str
-    ref: str  # e.g. "users.UserNotFound"
+    def spec(self) -> ServiceSpec:
+        """The :class:`~autonats.contract.ServiceSpec` the generated module builds."""
+        return build(
+            self.cls,
+            name=self.name,
+            version=self.version,
+            metadata=dict(self.metadata),
+            methods={m.name: m.options() for m in self.methods},
+            errors=[e.cls for e in self.errors],
+        )
 
 
 @dataclass(frozen=True)
@@ -67,5 +94,5 @@ class Module:
     source: str  # the interface file as named on the command line
     imports: tuple[tuple[str, ...], ...]  # groups of import statements, in output order
     services: tuple[Service, ...]
-    errors: tuple[ErrorRef, ...]
+    errors: tuple[ErrorRef, ...]  # every error the module declares
     tracing: bool = False

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autonats import codec, spec
 from autonats.codegen import model
-from autonats.declare import (
+from autonats.contract import codec, spec
+from autonats.contract.declare import (
     NAME_RE,
     MethodOptions,
     ServiceOptions,
@@ -65,17 +65,20 @@ def parse(
     """Read the interface file at ``path`` into the generator's model."""
     src = _load(Path(path), str(path))
     display = Path(path).name
-    renderer = _Renderer(src.module.__name__, tracing=tracing)
+    renderer = _Renderer(src.module.__name__)
     found = list(_find_services(src))
     # A generated client has a method per declared method: in the signatures
     # after it, that name means the method, not a module or builtin of the name.
     renderer.reserved = frozenset(
         name for cls, _, _ in found for name, _, _ in _members(cls)
     )
+    errors = _errors(src, renderer)
     services = []
     seen: dict[str, str] = {}  # generated names -> the service generating them
     for cls, options, line in found:
-        service = _service(src, renderer, cls, options, line, timeout, concurrency)
+        service = _service(
+            src, renderer, cls, options, line, timeout, concurrency, errors
+        )
         if not service.pascal.isidentifier() or not service.pascal[0].isalpha():
             raise src.error(
                 f"service name {service.name!r} cannot name the generated classes "
@@ -98,7 +101,6 @@ def parse(
             "or put '# @nats:server Name' on the line above it",
             1,
         )
-    errors = _errors(src, renderer)
     return model.Module(
         source=display,
         imports=renderer.import_groups(),
@@ -277,6 +279,7 @@ def _service(
     line: int,
     timeout: float,
     concurrency: int,
+    module_errors: tuple[model.ErrorRef, ...],
 ) -> model.Service:
     lines = _class_lines(src, cls)
     methods = []
@@ -311,6 +314,15 @@ def _service(
         )
     if not methods:
         raise src.error(f"service {options.name!r} declares no methods", line)
+    errors = module_errors
+    if options.errors is not None:
+        declared = {}
+        for cls_ in options.errors:
+            _check_error(src, cls_, line)
+            declared[cls_.__name__] = model.ErrorRef(
+                cls_.__name__, renderer.ref(cls_), cls_
+            )
+        errors = tuple(sorted(declared.values(), key=lambda e: e.name))
     return model.Service(
         name=options.name,
         protocol=renderer.ref(cls),
@@ -318,6 +330,8 @@ def _service(
         version=options.version,
         metadata=options.metadata,
         methods=tuple(methods),
+        errors=errors,
+        cls=cls,
     )
 
 
@@ -445,36 +459,34 @@ def _errors(src: _Source, renderer: _Renderer) -> tuple[model.ErrorRef, ...]:
         ):
             continue
         line = _class_line(src, attr)
-        code = obj.code
-        if (
-            not isinstance(code, int)
-            or isinstance(code, bool)
-            or not 400 <= code <= 599
-        ):
-            raise src.error(
-                f"error {obj.__name__}: code must be an integer from 400 to 599, not {code!r}",
-                line,
-            )
+        _check_error(src, obj, line)
         if obj.__name__ in found:
             raise src.error(
                 f"two declared errors are named {obj.__name__}; errors travel by name, "
                 "so give them distinct names",
                 line,
             )
-        try:
-            fields = spec.error_fields(obj)
-        except Exception as exc:
-            raise src.error(
-                f"error {obj.__name__}: cannot resolve its fields: {exc}", line
-            ) from None
-        for fname, ftype in fields.items():
-            problem = spec.type_problem(ftype)
-            if problem is not None:
-                raise src.error(
-                    f"field {fname!r} of error {obj.__name__}: {problem}", line
-                )
-        found[obj.__name__] = model.ErrorRef(obj.__name__, renderer.ref(obj))
+        found[obj.__name__] = model.ErrorRef(obj.__name__, renderer.ref(obj), obj)
     return tuple(sorted(found.values(), key=lambda e: e.name))
+
+
+def _check_error(src: _Source, obj: type[ServiceError], line: int) -> None:
+    code = obj.code
+    if not isinstance(code, int) or isinstance(code, bool) or not 400 <= code <= 599:
+        raise src.error(
+            f"error {obj.__name__}: code must be an integer from 400 to 599, not {code!r}",
+            line,
+        )
+    try:
+        fields = spec.error_fields(obj)
+    except Exception as exc:
+        raise src.error(
+            f"error {obj.__name__}: cannot resolve its fields: {exc}", line
+        ) from None
+    for fname, ftype in fields.items():
+        problem = spec.type_problem(ftype)
+        if problem is not None:
+            raise src.error(f"field {fname!r} of error {obj.__name__}: {problem}", line)
 
 
 def _class_line(src: _Source, name: str) -> int:
@@ -512,7 +524,6 @@ class _Renderer:
     """Renders types and values as source text, collecting the imports they need."""
 
     interface: str
-    tracing: bool = False
     modules: set[str] = field(default_factory=set)
     #: Names a generated class binds; a module or builtin of the same name is
     #: imported (or written) under another name. See :func:`parse`.
@@ -602,14 +613,7 @@ class _Renderer:
 
     def import_groups(self) -> tuple[tuple[str, ...], ...]:
         stdlib, local = [], []
-        third = [
-            "import autonats.client",
-            "import autonats.declare",
-            "import autonats.server",
-        ]
-        third += ["import autonats.spec", "import nats.aio.client"]
-        if self.tracing:
-            third.append("import autonats.tracing")
+        third = ["import autonats.contract", "import autonats.runtime"]
         for name in sorted(self.modules):
             top = name.partition(".")[0]
             alias = f" as {self.aliases[name]}" if name in self.aliases else ""

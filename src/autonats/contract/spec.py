@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from autonats import codec
-from autonats.declare import MethodOptions
+from autonats.contract import codec
+from autonats.contract.declare import MethodOptions
 from autonats.errors import DeclarationError, ServiceError
 
 __all__ = [
@@ -45,8 +45,8 @@ class MethodSpec:
     oneway: bool = False
     durable: bool = False
     args_type: type[msgspec.Struct] = field(init=False, repr=False)
-    args_decoder: msgspec.json.Decoder[Any] = field(init=False, repr=False)
-    reply_decoder: msgspec.json.Decoder[Any] = field(init=False, repr=False)
+    args_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
+    reply_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
     by_position: bool = field(init=False, repr=False)
     positional_struct: bool = field(init=False, repr=False)
     param_names: tuple[str, ...] = field(init=False, repr=False)

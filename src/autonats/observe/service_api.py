@@ -13,19 +13,18 @@ import datetime
 import json
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
+import nats.aio.client
 import nats.aio.msg
 import nats.aio.subscription
 import nats.errors
-from autonats import codec, schema, wire
 from autonats._version import __version__
+from autonats.contract import codec, schema, wire
+from autonats.contract.spec import MethodSpec, ServiceSpec
+from autonats.observe.stats import EndpointStats
 from nats.nuid import NUID
-
-if TYPE_CHECKING:
-    from autonats.server import Handler
-    from autonats.spec import MethodSpec, ServiceSpec
 
 __all__ = [
     "API_PREFIX",
@@ -35,6 +34,7 @@ __all__ = [
     "EndpointInfo",
     "EndpointStatsInfo",
     "InfoResponse",
+    "Instance",
     "PingResponse",
     "ServiceResponder",
     "StatsResponse",
@@ -163,10 +163,27 @@ def rfc3339(timestamp: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class ServiceResponder:
-    """Answers ``$SRV`` requests for one running :class:`~autonats.server.Handler`."""
+class Instance(Protocol):
+    """What the responder reads of the handler it speaks for."""
 
-    def __init__(self, handler: Handler, metadata: Mapping[str, str] | None = None):
+    nc: nats.aio.client.Client
+    prefix: str
+    started: float | None
+
+    @property
+    def spec(self) -> ServiceSpec:
+        """The service served."""
+        ...
+
+    def stats(self) -> Mapping[str, EndpointStats]:
+        """Live counters by method name."""
+        ...
+
+
+class ServiceResponder:
+    """Answers ``$SRV`` requests for one running handler (an :class:`Instance`)."""
+
+    def __init__(self, handler: Instance, metadata: Mapping[str, str] | None = None):
         spec = handler.spec
         self.handler = handler
         self.id = NUID().next().decode()

@@ -7,9 +7,18 @@ They cost a few integer increments per call, so they are always on. The
 from __future__ import annotations
 
 import bisect
+import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["LATENCY_BUCKETS", "ClientStats", "EndpointStats", "Latency"]
+__all__ = [
+    "LATENCY_BUCKETS",
+    "ClientStats",
+    "EndpointStats",
+    "Latency",
+    "live_clients",
+    "live_handlers",
+]
 
 #: Upper bounds (seconds) of the latency histogram buckets; +Inf is implied.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -51,9 +60,12 @@ class EndpointStats:
     """Counters of one method on one handler.
 
     ``num_requests``, ``num_errors``, ``last_error`` and ``processing_time``
-    are the NATS Services API (ADR-32) endpoint stats. ``outcomes`` counts
-    replies by code (``"ok"`` or the error code as a string), ``capacity`` is
-    the number of free concurrency slots.
+    are the NATS Services API (ADR-32) endpoint stats; they count requests the
+    handler started. ``outcomes`` counts those by reply code (``"ok"`` or the
+    error code as a string), ``capacity`` is the number of free concurrency
+    slots. Requests refused without starting are counted apart: ``shed``
+    (answered 503 at once) and ``dropped`` (oneway calls past the queue's
+    bound, which have nobody to answer).
     """
 
     concurrency: int = 0
@@ -64,6 +76,7 @@ class EndpointStats:
     in_flight: int = 0
     queued: int = 0
     shed: int = 0
+    dropped: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     latency: Latency = field(default_factory=Latency)
 
@@ -88,6 +101,15 @@ class EndpointStats:
             self.num_errors += 1
             self.last_error = f"{code}:{message}"
 
+    def refused(self, message: str, *, oneway: bool) -> None:
+        """Record a request refused before it started: shed (answered 503), or,
+        for a oneway call, dropped. Never a latency sample."""
+        if oneway:
+            self.dropped += 1
+        else:
+            self.shed += 1
+        self.last_error = f"503:{message}"
+
 
 @dataclass
 class ClientStats:
@@ -105,3 +127,9 @@ class ClientStats:
         """Record a finished call."""
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         self.latency.observe(duration_ns)
+
+
+#: Every live client and every running handler of the process register
+#: themselves here; the Prometheus collector reads them at scrape time.
+live_clients: weakref.WeakSet[Any] = weakref.WeakSet()
+live_handlers: weakref.WeakSet[Any] = weakref.WeakSet()

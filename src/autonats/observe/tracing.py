@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import re
 import sys
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from autonats.context import _current
-
 if TYPE_CHECKING:
-    from autonats.spec import MethodSpec
+    from autonats.contract.spec import MethodSpec
 
 __all__ = ["Tracing", "current_trace_id", "enabled"]
 
 _INSTRUMENTATION = "autonats"
 _UNSAMPLED_FLAGS = frozenset(f"{n:02x}" for n in range(0, 256, 2))
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+#: The headers of the call the current task serves: a call served inside an
+#: unsampled trace has no span, and its calls pass that trace on from here.
+_serving: ContextVar[dict[str, str] | None] = ContextVar(
+    "autonats_traced_call", default=None
+)
 
 
 def enabled() -> Tracing | None:
@@ -114,10 +119,10 @@ class Tracing:
                 _inject(current, headers)
                 return None
         else:
-            call = _current.get()
-            if call is not None and _unsampled(call.headers) and self._follows_parent():
+            served = _serving.get()
+            if served is not None and _unsampled(served) and self._follows_parent():
                 # Serving an unsampled call (no span was made for it): pass it on.
-                _copy_context(call.headers, headers)
+                _copy_context(served, headers)
                 return None
         name, kind, attributes = self._describe(spec, subject, True)
         span = self._tracer.start_span(name, kind=kind, attributes=attributes)
@@ -130,6 +135,7 @@ class Tracing:
         """Start the span of serving a call, a child of the caller's span when the
         request carries one, and make it current. End it with :meth:`end`."""
         trace = self._trace
+        _serving.set(headers)
         if _unsampled(headers) and self._follows_parent():
             # An unsampled caller: no span. Nested calls find the caller's context
             # in the call's headers (see start_client), so nothing is attached,
@@ -244,7 +250,7 @@ def current_trace_id() -> str:
     ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:
         return format(ctx.trace_id, "032x")
-    call = _current.get()  # serving an unsampled call: its trace id is in the header
-    if call is not None and _unsampled(call.headers):
-        return call.headers["traceparent"][3:35]
+    served = _serving.get()  # serving an unsampled call: its trace id is in the header
+    if served is not None and _unsampled(served):
+        return served["traceparent"][3:35]
     return ""

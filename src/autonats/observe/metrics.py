@@ -16,8 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from autonats import client, server
-from autonats.stats import LATENCY_BUCKETS, Latency
+from autonats.observe.stats import (
+    LATENCY_BUCKETS,
+    Latency,
+    live_clients,
+    live_handlers,
+)
 
 __all__ = ["Collector", "register", "serve"]
 
@@ -59,6 +63,11 @@ class Collector:
             "Requests refused with 503 because concurrency and queue were full.",
             labels=labels,
         )
+        dropped = CounterMetricFamily(
+            "autonats_handler_dropped",
+            "Oneway calls dropped because the method's queue was at its bound.",
+            labels=labels,
+        )
         capacity = GaugeMetricFamily(
             "autonats_handler_capacity",
             "Free concurrency slots: scale out when this stays near zero.",
@@ -71,7 +80,7 @@ class Collector:
         )
         for (service, method), group in _group(
             (h.spec.name, name, stats)
-            for h in list(server.handlers)
+            for h in list(live_handlers)
             if h.running
             for name, stats in h.stats().items()
         ):
@@ -86,9 +95,19 @@ class Collector:
             in_flight.add_metric(key, sum(s.in_flight for s in group))
             queued.add_metric(key, sum(s.queued for s in group))
             shed.add_metric(key, sum(s.shed for s in group))
+            dropped.add_metric(key, sum(s.dropped for s in group))
             capacity.add_metric(key, sum(s.capacity for s in group))
             concurrency.add_metric(key, sum(s.concurrency for s in group))
-        yield from (requests, latency, in_flight, queued, shed, capacity, concurrency)
+        yield from (
+            requests,
+            latency,
+            in_flight,
+            queued,
+            shed,
+            dropped,
+            capacity,
+            concurrency,
+        )
 
         calls = CounterMetricFamily(
             "autonats_client_calls",
@@ -106,7 +125,7 @@ class Collector:
         )
         for (service, method), group in _group(
             (c.spec.name, name, stats)
-            for c in list(client.clients)
+            for c in list(live_clients)
             for name, stats in c.stats().items()
         ):
             key = [service, method]

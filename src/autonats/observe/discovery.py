@@ -20,7 +20,7 @@ import nats.aio.client
 import nats.aio.msg
 import nats.errors
 from autonats._translate import nats_error
-from autonats.service_api import (
+from autonats.observe.service_api import (
     EndpointInfo,
     EndpointStatsInfo,
     InfoResponse,

@@ -8,6 +8,7 @@ hooks when pydantic is installed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import re
 import sys
@@ -72,9 +73,74 @@ def encode(value: Any) -> bytes:
         raise EncodeError(f"cannot encode {type(value).__name__}: {exc}") from None
 
 
-def decoder(tp: Any) -> msgspec.json.Decoder[Any]:
-    """A JSON decoder that validates against ``tp``."""
-    return msgspec.json.Decoder(tp, dec_hook=_dec_hook)
+def decoder(tp: Any) -> Callable[[bytes], Any]:
+    """A function decoding JSON into ``tp``, validating as it goes.
+
+    msgspec leaves a dataclass field that has a plain default and is missing
+    from the JSON unset on the instance (reads find the class attribute), so
+    encoding that instance again would omit the field. For types that hold
+    such dataclasses the decoder sets those fields, so that a value decoded
+    and sent back (a reply echoing its argument) carries every field.
+    """
+    decode = msgspec.json.Decoder(tp, dec_hook=_dec_hook).decode
+    defaults: dict[type, tuple[tuple[str, Any], ...]] = {}
+    _collect_defaults(msgspec.inspect.type_info(tp), defaults, set())
+    if not any(defaults.values()):
+        return decode
+
+    def decode_filled(data: bytes) -> Any:
+        value = decode(data)
+        _fill_defaults(value, defaults)
+        return value
+
+    return decode_filled
+
+
+def _collect_defaults(
+    info: Any, found: dict[type, tuple[tuple[str, Any], ...]], seen: set[int]
+) -> None:
+    """Every dataclass reachable from ``info``, with its plain-default fields."""
+    if id(info) in seen:
+        return
+    seen.add(id(info))
+    if isinstance(info, msgspec.inspect.DataclassType):
+        found[info.cls] = tuple(
+            (f.name, f.default)
+            for f in dataclasses.fields(info.cls)
+            if f.default is not dataclasses.MISSING
+        )
+    for attr in ("item_type", "key_type", "value_type"):
+        sub = getattr(info, attr, None)
+        if sub is not None:
+            _collect_defaults(sub, found, seen)
+    for attr in ("types", "item_types"):
+        for sub in getattr(info, attr, ()) or ():
+            _collect_defaults(sub, found, seen)
+    for f in getattr(info, "fields", ()) or ():
+        _collect_defaults(f.type, found, seen)
+
+
+def _fill_defaults(
+    value: Any, defaults: dict[type, tuple[tuple[str, Any], ...]]
+) -> None:
+    kind = type(value)
+    if kind in defaults:
+        own = getattr(value, "__dict__", None)
+        if own is not None:
+            for name, default in defaults[kind]:
+                if name not in own:
+                    object.__setattr__(value, name, default)
+        for f in dataclasses.fields(value):
+            _fill_defaults(getattr(value, f.name), defaults)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _fill_defaults(item, defaults)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _fill_defaults(item, defaults)
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            _fill_defaults(getattr(value, name), defaults)
 
 
 def convert(obj: Any, tp: Any) -> Any:

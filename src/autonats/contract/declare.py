@@ -6,11 +6,11 @@ They only attach options to the class or function; the generator reads them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 
-from autonats.errors import DeclarationError
+from autonats.errors import DeclarationError, ServiceError
 
 __all__ = ["MethodOptions", "ServiceOptions", "method", "oneway", "service"]
 
@@ -37,6 +37,8 @@ class ServiceOptions:
     name: str
     version: str = "0.0.0"
     metadata: tuple[tuple[str, str], ...] = ()
+    #: The errors the service declares it raises; None: every error of its module.
+    errors: tuple[type, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,18 @@ class MethodOptions:
 
 
 def service(
-    name: str, *, version: str = "0.0.0", metadata: dict[str, str] | None = None
+    name: str,
+    *,
+    version: str = "0.0.0",
+    metadata: dict[str, str] | None = None,
+    errors: Iterable[type[ServiceError]] | None = None,
 ) -> Callable[[type[T]], type[T]]:
     """Mark a Protocol as service ``name`` (subjects ``<prefix>.<name>.<method>``).
 
     ``version`` is a semantic version, published through ``$SRV.INFO``.
+    ``errors`` lists the :class:`~autonats.ServiceError` subclasses its methods
+    raise; without it, the service may raise every error its module declares.
+    Clients raise these as themselves; ``$SRV.INFO`` advertises them.
     """
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise DeclarationError(
@@ -67,7 +76,18 @@ def service(
         raise DeclarationError(
             f"service version {version!r} is not a semantic version such as '1.2.0'"
         )
-    options = ServiceOptions(name, version, tuple(sorted((metadata or {}).items())))
+    declared: tuple[type, ...] | None = None
+    if errors is not None:
+        declared = tuple(errors)
+        for cls in declared:
+            if not (isinstance(cls, type) and issubclass(cls, ServiceError)):
+                raise DeclarationError(
+                    f"errors of service {name!r}: {cls!r} is not a subclass of "
+                    "autonats.ServiceError"
+                )
+    options = ServiceOptions(
+        name, version, tuple(sorted((metadata or {}).items())), declared
+    )
 
     def mark(cls: type[T]) -> type[T]:
         setattr(cls, _SERVICE_ATTR, options)

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
-from autonats import codec, wire
+from autonats.contract import codec, wire
+from autonats.contract.spec import MethodSpec, ServiceSpec, error_fields
 from autonats.errors import ServiceError
-from autonats.spec import MethodSpec, ServiceSpec, error_fields
 
 __all__ = [
     "ASYNCAPI_VERSION",

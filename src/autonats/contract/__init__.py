@@ -1,0 +1,17 @@
+"""The contract: what clients and handlers agree on, with no NATS I/O.
+
+- :mod:`~autonats.contract.declare`: the decorators that mark a Protocol as a service;
+- :mod:`~autonats.contract.spec`: the runtime description built from it;
+- :mod:`~autonats.contract.codec`: JSON encoding and validating decoding;
+- :mod:`~autonats.contract.schema`: JSON Schema and AsyncAPI documents;
+- :mod:`~autonats.contract.wire`: names and formats fixed by docs/protocol.md.
+
+Generated modules call :func:`build` with :class:`MethodOptions`.
+"""
+
+from __future__ import annotations
+
+from autonats.contract.declare import MethodOptions
+from autonats.contract.spec import MethodSpec, ServiceSpec, build
+
+__all__ = ["MethodOptions", "MethodSpec", "ServiceSpec", "build"]

@@ -1,0 +1,43 @@
+"""The runtime: calls and serving over NATS.
+
+- :mod:`~autonats.runtime.client`: :class:`Client` and its one call pipeline;
+  :class:`Call` / :class:`Publish`, one per generated client method.
+- :mod:`~autonats.runtime.handler`: :class:`Handler` and its one path to
+  serve a message; :mod:`~autonats.runtime.durable` is its JetStream transport.
+- :mod:`~autonats.runtime.context`: the call being served (``current_call()``).
+- :mod:`~autonats.runtime.deadlines`, :mod:`~autonats.runtime.inbox`,
+  :mod:`~autonats.runtime.endpoint`, :mod:`~autonats.runtime.reply`: their parts.
+
+Generated modules use the names re-exported here. They load on first use, so
+that importing an interface module (which imports :mod:`autonats`) does not
+import nats-py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autonats.runtime.client import Call, Client, Publish, ServiceClient
+    from autonats.runtime.handler import Handler
+
+__all__ = ["Call", "Client", "Handler", "Publish", "ServiceClient"]
+
+_HOMES = {
+    "Call": "autonats.runtime.client",
+    "Client": "autonats.runtime.client",
+    "Publish": "autonats.runtime.client",
+    "ServiceClient": "autonats.runtime.client",
+    "Handler": "autonats.runtime.handler",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'autonats.runtime' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,429 @@
+"""The client runtime: every generated client method is one call into :class:`Client`.
+
+Every kind of call goes through one pipeline, :meth:`Client._invoke`:
+
+1. resolve the deadline: the method's declared timeout, or the client's
+   ``timeout=``, never past the deadline of the call being served;
+2. build the headers: the trace context (when traced); the remaining time
+   (``Autonats-Timeout``) is added by the transport when it sends;
+3. encode the arguments;
+4. send and wait by the transport of the call's kind (:data:`Transport`):
+   request/reply, oneway publish, durable (JetStream) publish;
+5. decode the reply, or raise the mapped error;
+6. count the outcome and latency, end the span.
+
+A new kind of call is a new transport; it inherits everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+import msgspec
+import nats.aio.client
+import nats.aio.msg
+import nats.errors
+import nats.js
+from autonats._translate import nats_error
+from autonats.contract import codec, wire
+from autonats.contract.spec import MethodSpec, ServiceSpec, error_fields
+from autonats.errors import (
+    REMOTE_ERRORS,
+    AutonatsError,
+    EncodeError,
+    NoRespondersError,
+    OverloadedError,
+    ProtocolError,
+    RemoteError,
+    ServiceError,
+    TimeoutError,
+)
+from autonats.observe import tracing as tracing_
+from autonats.observe.stats import ClientStats, live_clients
+from autonats.observe.tracing import Tracing
+from autonats.runtime import durable
+from autonats.runtime.context import _current
+from autonats.runtime.inbox import Inbox, inbox_for
+
+__all__ = ["Call", "Client", "Publish", "ServiceClient", "Transport"]
+
+R = TypeVar("R")
+
+# Backoff for requests a handler shed with 503 (never started, so safe to retry).
+_RETRY_FIRST = 0.005
+_RETRY_MAX = 0.25
+
+#: Step 4 of the pipeline for one kind of call: ``(client, spec, subject,
+#: payload, headers, deadline, explicit)`` -> the decoded result. ``headers``
+#: holds the trace context (or is None); ``explicit`` says the deadline differs
+#: from the method's declared timeout, so the handler must be told it.
+Transport = Callable[
+    ["Client", MethodSpec, str, bytes, "dict[str, str] | None", float, bool],
+    Awaitable[Any],
+]
+
+
+class Client:
+    """Calls the methods of one service over a connected ``nats.aio.client.Client``.
+
+    ``timeout`` (seconds) overrides every method's own; a call made while serving
+    another call never waits past that call's deadline. ``prefix`` is the first
+    part of every subject (docs/protocol.md, section 1).
+    """
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        spec: ServiceSpec,
+        *,
+        timeout: float | None = None,
+        prefix: str = wire.DEFAULT_PREFIX,
+        tracing: Tracing | None = None,
+    ) -> None:
+        if timeout is not None:
+            timeout = wire.check_timeout(timeout)
+        wire.check_prefix(prefix)
+        self.nc = nc
+        self.spec = spec
+        self.timeout = timeout
+        self.prefix = prefix
+        self._tracing = tracing
+        self._subjects = {name: m.subject(prefix) for name, m in spec.methods.items()}
+        self._stats = {name: ClientStats() for name in spec.methods}
+        self._inbox: Inbox | None = None
+        self._js: nats.js.JetStreamContext | None = None
+        self._durable_checked: set[str] = set()
+        live_clients.add(self)
+
+    def stats(self) -> dict[str, ClientStats]:
+        """Live counters per method name."""
+        return self._stats
+
+    async def call(self, method: str, args: Sequence[Any]) -> Any:
+        """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
+        spec = self.spec.methods[method]
+        return await self._invoke(spec, self._stats[method], args, _transport(spec))
+
+    async def publish(self, method: str, args: Sequence[Any]) -> None:
+        """Send a oneway call: without a reply subject; returns once it is written
+        (a durable one: once the stream has stored it)."""
+        await self.call(method, args)
+
+    # -- the pipeline ------------------------------------------------------
+
+    async def _invoke(
+        self,
+        spec: MethodSpec,
+        stats: ClientStats,
+        args: Sequence[Any],
+        transport: Transport,
+    ) -> Any:
+        """Make one call of any kind, counted and, when tracing, in a client span.
+
+        Tracing is inlined rather than wrapped around the call: one coroutine
+        less per call, and nothing at all when it is off.
+        """
+        stats.in_flight += 1
+        started = time.perf_counter_ns()
+        outcome = "cancelled"
+        tracing = self._tracing
+        subject = self._subjects[spec.name]
+        span: Any = None
+        headers: dict[str, str] | None = None
+        try:
+            if tracing is not None:
+                headers = {}
+                span = tracing.start_client(spec, subject, headers)
+            # The handler falls back to the method's declared timeout: only a
+            # different deadline needs the header (and its encoding and parsing).
+            timeout = self.timeout
+            explicit = timeout is not None and timeout != spec.timeout
+            now = asyncio.get_running_loop().time()
+            deadline = now + (timeout or spec.timeout)
+            outer = _current.get()
+            if outer is not None and outer.deadline < deadline:
+                if outer.deadline <= now:
+                    raise TimeoutError(
+                        f"{subject}: the deadline of the call being served has passed"
+                    )
+                deadline = outer.deadline
+                explicit = True
+            payload = _encode(spec, args)
+            result = await transport(
+                self, spec, subject, payload, headers, deadline, explicit
+            )
+            outcome = "ok"
+            if tracing is not None:
+                tracing.finish(span, 0)
+            return result
+        except BaseException as exc:
+            if isinstance(exc, AutonatsError):
+                outcome = _outcome(exc)
+            elif not isinstance(exc, asyncio.CancelledError):
+                outcome = "error"
+            if tracing is not None:
+                tracing.fail(span, exc)
+            raise
+        finally:
+            stats.in_flight -= 1
+            stats.finished(time.perf_counter_ns() - started, outcome)
+            if span is not None:
+                span.end()
+
+    # -- transports (step 4) -------------------------------------------------
+
+    async def _request(
+        self,
+        spec: MethodSpec,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str] | None,
+        deadline: float,
+        explicit: bool,
+    ) -> Any:
+        """Request/reply through the connection's inbox; retries a 503 with backoff."""
+        inbox = self._inbox or await self._start()
+        loop = asyncio.get_running_loop()
+        delay = _RETRY_FIRST
+        while True:
+            now = loop.time()
+            if now >= deadline:
+                raise TimeoutError(f"{subject}: deadline exceeded before sending")
+            sent = _with_timeout(headers, deadline - now) if explicit else headers
+            token, reply_to, future = inbox.expect(loop, deadline)
+            try:
+                await self.nc.publish(subject, payload, reply=reply_to, headers=sent)
+                msg = await future
+            except nats.errors.Error as exc:
+                raise nats_error(exc) from None
+            except TimeoutError:
+                raise TimeoutError(f"{subject}: no reply within the deadline") from None
+            finally:
+                inbox.done(token, future)
+            reply_headers = msg.headers
+            if not reply_headers:
+                return _decode(spec, msg.data)
+            if reply_headers.get(wire.STATUS_HEADER) == "503" and not msg.data:
+                raise NoRespondersError(f"no handler serves {subject}")
+            error = self._error(reply_headers, msg.data)
+            if error is None:
+                return _decode(spec, msg.data)
+            if not isinstance(error, OverloadedError):
+                raise error
+            # Shed requests were never started: retry with backoff within the deadline.
+            pause = min(delay * (0.5 + random.random()), deadline - loop.time())
+            if pause <= 0:
+                raise error
+            await asyncio.sleep(pause)
+            if loop.time() >= deadline:
+                raise error
+            explicit = True
+            delay = min(delay * 2, _RETRY_MAX)
+
+    async def _publish(
+        self,
+        spec: MethodSpec,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str] | None,
+        deadline: float,
+        explicit: bool,
+    ) -> None:
+        """A oneway call: published without a reply subject; awaits only the write."""
+        if explicit:
+            remaining = deadline - asyncio.get_running_loop().time()
+            headers = _with_timeout(headers, remaining)
+        try:
+            await self.nc.publish(subject, payload, headers=headers)
+        except nats.errors.Error as exc:
+            raise nats_error(exc) from None
+
+    async def _publish_durable(
+        self,
+        spec: MethodSpec,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str] | None,
+        deadline: float,
+        explicit: bool,
+    ) -> None:
+        """A durable oneway call: a JetStream publish, returning once the stream stored it."""
+        js = self._js
+        if js is None:
+            js = self._js = self.nc.jetstream()
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            if spec.name not in self._durable_checked:
+                await durable.check_stream(js, self.spec, self.prefix, spec)
+                self._durable_checked.add(spec.name)
+            await durable.publish(js, subject, payload, headers, remaining)
+        except nats.errors.Error as exc:
+            raise nats_error(exc) from None
+
+    async def _start(self) -> Inbox:
+        try:
+            self._inbox = await inbox_for(self.nc)
+        except nats.errors.Error as exc:
+            raise nats_error(exc) from None
+        return self._inbox
+
+    def _error(self, headers: dict[str, str], data: bytes) -> Exception | None:
+        """The error an error reply stands for, or None for a successful reply."""
+        code_text = headers.get(wire.ERROR_CODE_HEADER)
+        if code_text is None:
+            return None
+        try:
+            code = int(code_text)
+        except ValueError:
+            code = 500
+        try:
+            body = wire.error_body_decoder.decode(data)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            body = wire.ErrorBody(
+                type="", code=code, message=headers.get(wire.ERROR_HEADER, "")
+            )
+        declared = self.spec.errors.get(body.type)
+        if declared is not None:
+            return _service_error(declared, body)
+        # Only the handler's own 503/504 mean "not started" / "deadline": an
+        # undeclared error that merely uses those codes must not be retried.
+        if code == 504 and body.type in ("DeadlineExceeded", ""):
+            return TimeoutError(body.message or "deadline exceeded")
+        cls = REMOTE_ERRORS.get(code, RemoteError)
+        if cls is OverloadedError and body.type not in ("Overloaded", ""):
+            cls = RemoteError
+        return cls(code, body.message, type=body.type)
+
+
+def _transport(spec: MethodSpec) -> Transport:
+    """The transport of a method's kind of call."""
+    if spec.durable:
+        return Client._publish_durable
+    if spec.oneway:
+        return Client._publish
+    return Client._request
+
+
+class Call(Generic[R]):
+    """One request/reply method of a :class:`Client`, typed by its result.
+
+    Generated clients hold one per method: ``await call(*args)``.
+    """
+
+    __slots__ = ("_client", "_spec", "_stats", "_transport")
+
+    def __init__(self, client: Client, method: str) -> None:
+        self._client = client
+        self._spec = client.spec.methods[method]
+        self._stats = client.stats()[method]
+        self._transport = _transport(self._spec)
+
+    async def __call__(self, *args: Any) -> R:
+        result: R = await self._client._invoke(
+            self._spec, self._stats, args, self._transport
+        )
+        return result
+
+
+class Publish(Call[None]):
+    """One oneway method of a :class:`Client`: ``await publish(*args)``."""
+
+    __slots__ = ()
+
+
+class ServiceClient:
+    """Base of the generated ``<Name>Client`` classes.
+
+    A generated client sets ``_spec`` (and ``_traced`` when generated with
+    ``--tracing``) and declares one ``_call_<method>`` attribute per method;
+    this sets them up. Everything here starts with ``_``: a service's methods
+    never do, so they cannot clash.
+    """
+
+    _spec: ClassVar[ServiceSpec]
+    _traced: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        *,
+        timeout: float | None = None,
+        prefix: str = wire.DEFAULT_PREFIX,
+    ) -> None:
+        spec = self._spec
+        self._client = Client(
+            nc,
+            spec,
+            timeout=timeout,
+            prefix=prefix,
+            tracing=tracing_.enabled() if self._traced else None,
+        )
+        for name, method in spec.methods.items():
+            kind = Publish if method.oneway else Call
+            setattr(self, f"_call_{name}", kind(self._client, name))
+
+
+def _with_timeout(headers: dict[str, str] | None, remaining: float) -> dict[str, str]:
+    """``headers`` plus ``Autonats-Timeout`` for ``remaining`` seconds."""
+    value = wire.timeout_header(remaining)
+    if headers:
+        return {**headers, wire.TIMEOUT_HEADER: value}
+    return {wire.TIMEOUT_HEADER: value}
+
+
+def _encode(spec: MethodSpec, args: Sequence[Any]) -> bytes:
+    try:
+        if spec.positional_struct:
+            return codec.encode(spec.args_type(*args))
+        return codec.encode(
+            spec.args_type(**dict(zip(spec.param_names, args, strict=True)))
+        )
+    except (TypeError, ValueError) as exc:  # wrong or missing arguments
+        raise EncodeError(f"{spec.service}.{spec.name}: {exc}") from None
+
+
+def _decode(spec: MethodSpec, data: bytes) -> Any:
+    try:
+        return spec.reply_decoder(data)
+    except msgspec.ValidationError as exc:
+        why = codec.describe_validation_error(exc, what="result")
+        raise ProtocolError(
+            f"{spec.service}.{spec.name}: the reply does not match the declared "
+            f"return type: {why}"
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(
+            f"{spec.service}.{spec.name}: the reply is not valid JSON: {exc}"
+        ) from None
+    except (RecursionError, UnicodeDecodeError) as exc:
+        raise ProtocolError(
+            f"{spec.service}.{spec.name}: the reply cannot be decoded: "
+            f"{type(exc).__name__}"
+        ) from None
+
+
+def _outcome(exc: AutonatsError) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, NoRespondersError):
+        return "no_responders"
+    if isinstance(exc, RemoteError | ServiceError):
+        return str(exc.code)
+    return "error"
+
+
+def _service_error(cls: type[ServiceError], body: wire.ErrorBody) -> ServiceError:
+    types = error_fields(cls)
+    fields = {}
+    for name, value in body.fields.items():
+        if name in types:
+            # On a mismatch keep the raw JSON value rather than lose the error.
+            with contextlib.suppress(msgspec.ValidationError):
+                value = codec.convert(value, types[name])
+        fields[name] = value
+    return cls(body.message, **fields)

@@ -1,0 +1,583 @@
+"""The handler runtime: serves any implementation of a service's Protocol.
+
+Every message, whatever carried it, is served by one path,
+:meth:`Handler._serve_one`: decode -> deadline -> invoke the implementation
+(holding a concurrency slot) -> encode -> settle. Transports differ only in
+how a message arrives and how its outcome is settled:
+
+- a core NATS subscription in the queue group (request/reply and oneway
+  methods): settle = reply on the message's reply subject, if it has one;
+- a JetStream consumer (durable oneway methods, :mod:`autonats.runtime.durable`):
+  settle = ack, nak with backoff, or dead-letter and ack.
+
+nats-py calls a subscription's callback one message at a time, so the callback
+never awaits the implementation: it starts a task per message, up to the
+method's concurrency, and parks further messages in a queue; a request past
+the queue's bound is shed with 503 (the client retries), a oneway call past
+its (much larger) bound is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from types import TracebackType
+from typing import Any, ClassVar, Generic, TypeVar
+
+import msgspec
+import nats.aio.client
+import nats.aio.msg
+import nats.errors
+from autonats._translate import nats_error
+from autonats.contract import codec, wire
+from autonats.contract.spec import DEFAULT_QUEUE, MethodSpec, ServiceSpec
+from autonats.errors import EncodeError, ServiceError
+from autonats.observe import tracing as tracing_
+from autonats.observe.service_api import ServiceResponder
+from autonats.observe.stats import EndpointStats, live_handlers
+from autonats.observe.tracing import Tracing, current_trace_id
+from autonats.runtime import deadlines
+from autonats.runtime.context import Call, _current
+from autonats.runtime.durable import DurableConsumer
+from autonats.runtime.endpoint import (
+    ONEWAY_QUEUE_BYTES,
+    ONEWAY_QUEUE_MESSAGES,
+    Endpoint,
+)
+from autonats.runtime.reply import Reply, overloaded, service_reply
+
+__all__ = ["Handler", "Settle"]
+
+log = logging.getLogger("autonats.handler")
+
+P = TypeVar("P")
+
+#: Dropped oneway calls are logged at most once per this many seconds, per method.
+DROP_LOG_INTERVAL = 10.0
+
+#: How a transport settles a served message: ``(endpoint, msg, failure, body)``,
+#: where ``failure`` is None on success and ``body`` the encoded result.
+Settle = Callable[[Endpoint, nats.aio.msg.Msg, "Reply | None", bytes], Awaitable[None]]
+
+
+class Handler(Generic[P]):
+    """Serves ``impl`` (any object with the Protocol's async methods) as service ``spec``.
+
+    Generated ``<Name>Handler`` classes set ``spec``; ``Handler.for_spec(spec)``
+    makes such a class at run time.
+
+    ``concurrency`` caps every method's simultaneous calls (default: each
+    method's own, 5 unless declared); ``queue_size`` caps the requests waiting
+    for a slot per method before the handler sheds with 503 (oneway calls queue
+    up to :data:`ONEWAY_QUEUE_MESSAGES`). ``tracing`` (see
+    :mod:`autonats.observe.tracing`) wraps every call in a server span.
+    ``metadata`` is published in ``$SRV.INFO``.
+    """
+
+    spec: ClassVar[ServiceSpec]
+    #: Generated with ``--tracing``: serve in spans when OpenTelemetry is installed.
+    traced: ClassVar[bool] = False
+
+    @classmethod
+    def for_spec(cls, spec: ServiceSpec) -> type[Handler[Any]]:
+        """A Handler class serving ``spec``."""
+        return type(f"{spec.protocol.__name__}Handler", (cls,), {"spec": spec})
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        impl: P,
+        *,
+        concurrency: int | None = None,
+        queue_size: int | None = None,
+        prefix: str = wire.DEFAULT_PREFIX,
+        tracing: Tracing | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        if concurrency is not None and (
+            not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise ValueError(
+                f"concurrency must be an integer >= 1, not {concurrency!r}"
+            )
+        if queue_size is not None and (
+            not isinstance(queue_size, int) or queue_size < 0
+        ):
+            raise ValueError(f"queue_size must be an integer >= 0, not {queue_size!r}")
+        wire.check_prefix(prefix)
+        if tracing is None and self.traced:
+            tracing = tracing_.enabled()
+        spec = self.spec
+        self.nc = nc
+        self.impl = impl
+        self.prefix = prefix
+        self._tracing = tracing
+        self.started: float | None = None  # time.time() of run()
+        self._endpoints: dict[str, Endpoint] = {}
+        self._consumers: dict[str, DurableConsumer] = {}
+        for name, method in spec.methods.items():
+            bound = getattr(impl, name, None)
+            if bound is None or not callable(bound):
+                raise TypeError(
+                    f"{type(impl).__name__} does not implement {spec.name}.{name}: "
+                    f"add 'async def {name}(...)'"
+                )
+            self._endpoints[name] = Endpoint(
+                method,
+                bound,
+                concurrency or method.concurrency,
+                DEFAULT_QUEUE if queue_size is None else queue_size,
+            )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._running = False
+        self._deadlines: deadlines.Deadlines | None = None
+        #: The ADR-32 ($SRV) side of this handler; ``service.id`` is its instance id.
+        self.service = ServiceResponder(self, metadata)
+        live_handlers.add(self)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def run(self) -> None:
+        """Subscribe every method and return; calls are served in background tasks.
+
+        If any step fails, what was set up is undone and one
+        :class:`~autonats.AutonatsError` says which step.
+        """
+        if self._running:
+            return
+        spec = self.spec
+        self._deadlines = deadlines.for_loop(asyncio.get_running_loop())
+        step = "starting"
+        try:
+            for ep in self._endpoints.values():
+                subject = ep.spec.subject(self.prefix)
+                step = f"subscribing {subject}"
+                if ep.spec.durable:
+                    consumer = DurableConsumer(
+                        self.nc, spec, self.prefix, ep, self._serve_stored, self._spawn
+                    )
+                    self._consumers[ep.spec.name] = consumer
+                    await consumer.start()
+                    continue
+
+                async def on_message(msg: nats.aio.msg.Msg, ep: Endpoint = ep) -> None:
+                    self._accept(ep, msg)
+
+                ep.sub = await self.nc.subscribe(
+                    subject, queue=wire.QUEUE_GROUP, cb=on_message
+                )
+            self.started = time.time()
+            step = "answering $SRV discovery"
+            await self.service.start()
+            # nats-py writes flush()'s PING straight to the socket while SUBs may
+            # still wait in its pending buffer, so one PONG does not prove the
+            # server has them. By the second round trip the buffer has been written.
+            step = "confirming the subscriptions with the server"
+            await self.nc.flush()
+            await self.nc.flush()
+        except BaseException as exc:
+            await self._undo()
+            if isinstance(exc, nats.errors.Error):
+                reason: BaseException = nats_error(exc)
+            elif isinstance(exc, asyncio.TimeoutError | OSError):
+                reason = exc
+            else:
+                raise
+            raise type(reason)(
+                f"cannot serve {self.spec.name}: {step} failed: {reason}"
+            ) from None
+        self._running = True
+
+    async def _undo(self) -> None:
+        """Take back what a failed :meth:`run` set up (best effort)."""
+        await self.service.stop()
+        consumers, self._consumers = self._consumers, {}
+        for consumer in consumers.values():
+            await consumer.stop()
+            await consumer.close()
+        for ep in self._endpoints.values():
+            if ep.sub is not None:
+                try:
+                    await ep.sub.unsubscribe()
+                except nats.errors.Error as exc:
+                    log.debug("unsubscribing %s failed: %s", ep.sub.subject, exc)
+                ep.sub = None
+        self.started = None
+
+    async def shutdown(self) -> None:
+        """Stop taking requests, finish and answer every accepted one, then unsubscribe.
+
+        Subscriptions are drained: the server stops routing to this handler, and
+        messages it already routed here are still served.
+        """
+        if not self._running:
+            return
+        self._running = False
+        await self.service.stop()
+        for consumer in self._consumers.values():
+            await consumer.stop()
+        for ep in self._endpoints.values():
+            if ep.sub is not None:
+                try:
+                    await ep.sub.drain()  # type: ignore[no-untyped-call]
+                except nats.errors.Error as exc:
+                    log.warning(
+                        "draining %s failed: %s", ep.spec.subject(self.prefix), exc
+                    )
+                ep.sub = None
+        await self._idle.wait()
+        consumers, self._consumers = self._consumers, {}
+        for consumer in consumers.values():
+            await consumer.close()
+
+    async def __aenter__(self) -> Handler[P]:
+        await self.run()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+    @property
+    def running(self) -> bool:
+        """True between run() and shutdown()."""
+        return self._running
+
+    def stats(self) -> dict[str, EndpointStats]:
+        """Live counters per method name."""
+        return {name: ep.stats for name, ep in self._endpoints.items()}
+
+    # -- core NATS transport: arrival ----------------------------------------
+
+    def _accept(self, ep: Endpoint, msg: nats.aio.msg.Msg) -> None:
+        """A message arrived on a method subject: serve it, queue it or refuse it."""
+        arrived = asyncio.get_running_loop().time()
+        stats = ep.stats
+        if stats.in_flight < ep.limit:
+            stats.in_flight += 1
+            self._spawn(self._drain(ep, msg, arrived))
+        elif ep.has_room(msg):
+            ep.pending.append((msg, arrived))
+            ep.pending_bytes += len(msg.data)
+            stats.queued = len(ep.pending)
+        elif msg.reply:
+            stats.refused("overloaded", oneway=False)
+            self._spawn(self._send_error(msg, overloaded()))
+        else:
+            stats.refused("dropped: the oneway queue is full", oneway=True)
+            self._log_dropped(ep)
+
+    def _log_dropped(self, ep: Endpoint) -> None:
+        ep.dropped_unlogged += 1
+        now = time.monotonic()
+        if now - ep.dropped_logged_at >= DROP_LOG_INTERVAL:
+            log.warning(
+                "%s.%s: %d oneway call(s) dropped: %d are already waiting for a "
+                "slot (bound: %d messages, %d MiB)",
+                ep.spec.service,
+                ep.spec.name,
+                ep.dropped_unlogged,
+                len(ep.pending),
+                ONEWAY_QUEUE_MESSAGES,
+                ONEWAY_QUEUE_BYTES // (1 << 20),
+            )
+            ep.dropped_logged_at = now
+            ep.dropped_unlogged = 0
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if sys.version_info >= (3, 12):
+            # Run the call in the subscription's callback up to its first await:
+            # a handler that never waits replies without an extra loop turn.
+            task = asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)
+            if task.done():
+                return
+        else:
+            task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        self._idle.clear()
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    async def _drain(self, ep: Endpoint, msg: nats.aio.msg.Msg, arrived: float) -> None:
+        """Serve ``msg`` on a slot already taken, then the messages queued behind
+        it: a queue of N costs no extra tasks."""
+        try:
+            while True:
+                await self._serve_one(ep, msg, arrived, self._reply, True)
+                if not ep.pending:
+                    break
+                msg, arrived = ep.pending.popleft()
+                ep.pending_bytes -= len(msg.data)
+                ep.stats.queued = len(ep.pending)
+        finally:
+            self._release(ep)
+
+    async def _serve_stored(
+        self, ep: Endpoint, msg: nats.aio.msg.Msg, settle: Settle
+    ) -> None:
+        """Serve a stored (JetStream) call on a slot its consumer took."""
+        try:
+            await self._serve_one(
+                ep, msg, asyncio.get_running_loop().time(), settle, False
+            )
+        finally:
+            self._release(ep)
+
+    def _release(self, ep: Endpoint) -> None:
+        """Give a slot back; a message still queued takes it (when this task left
+        early, cancelled), else whoever waits for a slot is told."""
+        ep.stats.in_flight -= 1
+        if ep.pending and ep.stats.in_flight < ep.limit:
+            msg, arrived = ep.pending.popleft()
+            ep.pending_bytes -= len(msg.data)
+            ep.stats.queued = len(ep.pending)
+            ep.stats.in_flight += 1
+            self._spawn(self._drain(ep, msg, arrived))
+        else:
+            ep.slot_freed.set()
+
+    # -- the one path --------------------------------------------------------
+
+    async def _serve_one(
+        self,
+        ep: Endpoint,
+        msg: nats.aio.msg.Msg,
+        arrived: float,
+        settle: Settle,
+        timed_by_header: bool,
+    ) -> None:
+        """Serve one message on a slot the caller holds, and settle its outcome.
+
+        ``timed_by_header``: the deadline is arrival + ``Autonats-Timeout`` (a
+        live caller waits); else arrival + the declared timeout (a stored call).
+        """
+        spec = ep.spec
+        headers = msg.headers or {}
+        tracing = self._tracing
+        span: Any = None
+        token: object = None
+        if tracing is not None:
+            span, token = tracing.start_server(spec, msg.subject, headers)
+        try:
+            failure: Reply | None = None
+            body = b""
+            started = time.perf_counter_ns()
+            try:
+                timeout = spec.timeout
+                if timed_by_header:
+                    text = headers.get(wire.TIMEOUT_HEADER)
+                    if text is not None:
+                        timeout = _header_timeout(text)
+                deadline = arrived + timeout
+                loop = asyncio.get_running_loop()
+                if loop.time() >= deadline:
+                    raise Reply(
+                        504,
+                        "deadline exceeded before the call started",
+                        "DeadlineExceeded",
+                    )
+                values = _decode_args(spec, msg.data)
+                _current.set(Call(spec.service, spec.name, deadline, headers))
+                result = await self._invoke(ep, values, loop, deadline)
+                if not spec.oneway:
+                    body = _encode_result(result)
+                    if (
+                        len(body) > _SMALLEST_MAX_PAYLOAD
+                        and len(body) > self.nc.max_payload
+                    ):
+                        raise Reply(
+                            500,
+                            f"internal error: the result ({len(body)} bytes) exceeds "
+                            f"the server's max_payload ({self.nc.max_payload} bytes)",
+                            "InternalError",
+                        )
+            except Reply as reply:
+                failure = reply
+            except Exception as exc:  # a bug of ours: answer it, never lose the call
+                failure = Reply(500, "internal error", "InternalError", cause=exc)
+            duration = time.perf_counter_ns() - started
+            if failure is None:
+                ep.stats.finished(duration, 0, "")
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s.%s ok in %.2f ms", spec.service, spec.name, duration / 1e6
+                    )
+            else:
+                ep.stats.finished(duration, failure.code, failure.message)
+                _log_failure(spec, failure, duration)
+            await settle(ep, msg, failure, body)
+            if tracing is not None:
+                if failure is None:
+                    tracing.finish(span, 0)
+                else:
+                    tracing.finish(span, failure.code, failure.cause)
+        finally:
+            if tracing is not None:
+                tracing.end(span, token)
+
+    async def _invoke(
+        self,
+        ep: Endpoint,
+        values: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        deadline: float,
+    ) -> Any:
+        """Run the implementation, cancelled when the deadline passes."""
+        task = asyncio.current_task()
+        assert task is not None and self._deadlines is not None
+        self._deadlines.watch(task, deadline, _expire, task)
+        try:
+            if ep.spec.by_position:
+                return await ep.impl(*values)
+            return await codec.call_with(ep.impl, values, ep.spec.params)
+        except asyncio.CancelledError:
+            if task not in _expired:
+                raise
+            _expired.discard(task)
+            uncancel = getattr(task, "uncancel", None)
+            if uncancel is not None:  # Python 3.11+: this cancellation is handled
+                uncancel()
+            raise Reply(504, "deadline exceeded", "DeadlineExceeded") from None
+        except ServiceError as exc:
+            raise service_reply(exc) from None
+        except Reply:
+            raise
+        except Exception as exc:
+            if loop.time() >= deadline:
+                # Out of time, e.g. a nested call that inherited this deadline timed
+                # out a tick before the sweeper got here: still a deadline, not a bug.
+                raise Reply(504, "deadline exceeded", "DeadlineExceeded") from None
+            raise Reply(500, "internal error", "InternalError", cause=exc) from None
+        finally:
+            self._deadlines.forget(task)
+            # An implementation may swallow the cancellation: never let the mark
+            # outlive this call (the task goes on to serve the calls queued behind).
+            _expired.discard(task)
+
+    # -- core NATS transport: settle -----------------------------------------
+
+    async def _reply(
+        self,
+        ep: Endpoint,
+        msg: nats.aio.msg.Msg,
+        failure: Reply | None,
+        body: bytes,
+    ) -> None:
+        """Answer on the reply subject, when the message has one."""
+        if not msg.reply:
+            return
+        if failure is not None:
+            await self._send_error(msg, failure)
+        else:
+            await self._send(msg.reply, body, None)
+
+    async def _send_error(self, msg: nats.aio.msg.Msg, reply: Reply) -> None:
+        await self._send(msg.reply, reply.body(), reply.headers())
+
+    async def _send(
+        self, subject: str, data: bytes, headers: dict[str, str] | None
+    ) -> None:
+        try:
+            await self.nc.publish(subject, data, headers=headers)
+        except nats.errors.Error as exc:
+            log.warning("%s: reply not sent: %s", self.spec.name, exc)
+
+
+#: Tasks whose call outlived its deadline and were cancelled for it.
+_expired: set[asyncio.Task[Any]] = set()
+
+
+def _expire(task: asyncio.Task[Any]) -> None:
+    _expired.add(task)
+    task.cancel()
+
+
+#: No server accepts less than this (nats-server's minimum max_payload is far
+#: above it): smaller replies skip the max_payload lookup.
+_SMALLEST_MAX_PAYLOAD = 64 * 1024
+
+
+def _header_timeout(text: str) -> float:
+    try:
+        return wire.parse_timeout(text)
+    except ValueError as exc:
+        raise Reply(400, str(exc), "BadRequest") from None
+
+
+def _decode_args(spec: MethodSpec, data: bytes) -> tuple[Any, ...]:
+    if not spec.params:
+        if data and data not in (b"{}", b"null"):
+            # Still reject bodies that are not a JSON object (or null), but cheaply.
+            _decode_struct(spec, data)
+        return ()
+    args = _decode_struct(spec, data or b"{}")
+    return msgspec.structs.astuple(args)
+
+
+def _decode_struct(spec: MethodSpec, data: bytes) -> Any:
+    try:
+        return spec.args_decoder(data)
+    except msgspec.ValidationError as exc:
+        raise Reply(400, codec.describe_validation_error(exc), "BadRequest") from None
+    except msgspec.DecodeError as exc:
+        raise Reply(
+            400, f"the request body is not valid JSON: {exc}", "BadRequest"
+        ) from None
+    except RecursionError:
+        raise Reply(
+            400, "the request body is nested too deeply to decode", "BadRequest"
+        ) from None
+    except UnicodeDecodeError:
+        raise Reply(
+            400,
+            "the request body is not valid JSON: invalid UTF-8 in a string",
+            "BadRequest",
+        ) from None
+
+
+def _log_failure(spec: MethodSpec, reply: Reply, duration_ns: int) -> None:
+    """One record per failed call; the traceback only for undeclared exceptions."""
+    level = logging.ERROR if reply.cause is not None else logging.WARNING
+    if reply.code < 500 or reply.code == 503:
+        level = logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    trace_id = current_trace_id()
+    log.log(
+        level,
+        "%s.%s failed: %d %s (%.2f ms%s)",
+        spec.service,
+        spec.name,
+        reply.code,
+        reply.message,
+        duration_ns / 1e6,
+        f", trace {trace_id}" if trace_id else "",
+        exc_info=reply.cause,
+        extra={
+            "service": spec.service,
+            "method": spec.name,
+            "code": reply.code,
+            "duration_ms": duration_ns / 1e6,
+            "trace_id": trace_id,
+        },
+    )
+
+
+def _encode_result(result: Any) -> bytes:
+    try:
+        return codec.encode(result)
+    except EncodeError as exc:
+        raise Reply(500, "internal error", "InternalError", cause=exc) from None
