@@ -29,6 +29,7 @@ class Endpoint:
     """One method being served. ``stats.in_flight`` counts the slots taken."""
 
     __slots__ = (
+        "claimed",
         "dropped_logged_at",
         "dropped_unlogged",
         "impl",
@@ -59,6 +60,8 @@ class Endpoint:
             collections.deque()
         )
         self.pending_bytes = 0
+        #: Queued messages that a task started for them will take (not waiting).
+        self.claimed = 0
         self.sub: nats.aio.subscription.Subscription | None = None
         #: Set whenever a slot frees and nothing queued takes it.
         self.slot_freed = asyncio.Event()
@@ -68,9 +71,9 @@ class Endpoint:
     def has_room(self, msg: nats.aio.msg.Msg) -> bool:
         """Whether ``msg`` may wait in the queue: a request within ``queue_size``,
         a oneway call (no reply subject) within the oneway bounds."""
+        waiting = len(self.pending) - self.claimed
         if msg.reply:
-            return len(self.pending) < self.queue_size
+            return waiting < self.queue_size
         return (
-            len(self.pending) < ONEWAY_QUEUE_MESSAGES
-            and self.pending_bytes < ONEWAY_QUEUE_BYTES
+            waiting < ONEWAY_QUEUE_MESSAGES and self.pending_bytes < ONEWAY_QUEUE_BYTES
         )

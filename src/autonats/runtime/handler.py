@@ -34,19 +34,15 @@ import nats.errors
 from autonats._translate import nats_error
 from autonats.contract import codec, wire
 from autonats.contract.spec import DEFAULT_QUEUE, MethodSpec, ServiceSpec
-from autonats.errors import EncodeError, ServiceError
+from autonats.errors import AutonatsError, EncodeError, ServiceError
 from autonats.observe import tracing as tracing_
 from autonats.observe.service_api import ServiceResponder
 from autonats.observe.stats import EndpointStats, live_handlers
 from autonats.observe.tracing import Tracing, current_trace_id
-from autonats.runtime import deadlines
+from autonats.runtime import deadlines, endpoint
 from autonats.runtime.context import Call, _current
 from autonats.runtime.durable import DurableConsumer
-from autonats.runtime.endpoint import (
-    ONEWAY_QUEUE_BYTES,
-    ONEWAY_QUEUE_MESSAGES,
-    Endpoint,
-)
+from autonats.runtime.endpoint import Endpoint
 from autonats.runtime.reply import Reply, overloaded, service_reply
 
 __all__ = ["Handler", "Settle"]
@@ -182,15 +178,12 @@ class Handler(Generic[P]):
             await self.nc.flush()
         except BaseException as exc:
             await self._undo()
-            if isinstance(exc, nats.errors.Error):
-                reason: BaseException = nats_error(exc)
-            elif isinstance(exc, asyncio.TimeoutError | OSError):
-                reason = exc
-            else:
+            error = nats_error(exc) if isinstance(exc, nats.errors.Error) else exc
+            if not isinstance(error, AutonatsError | OSError | asyncio.TimeoutError):
                 raise
-            raise type(reason)(
-                f"cannot serve {self.spec.name}: {step} failed: {reason}"
-            ) from None
+            # The same class, saying what failed: callers catch by class.
+            error.args = (f"cannot serve {self.spec.name}: {step} failed: {error}",)
+            raise error from None
         self._running = True
 
     async def _undo(self) -> None:
@@ -259,16 +252,24 @@ class Handler(Generic[P]):
     # -- core NATS transport: arrival ----------------------------------------
 
     def _accept(self, ep: Endpoint, msg: nats.aio.msg.Msg) -> None:
-        """A message arrived on a method subject: serve it, queue it or refuse it."""
+        """A message arrived on a method subject: serve it, queue it or refuse it.
+
+        Every message goes through the queue, and the tasks holding slots take
+        the oldest: calls start in arrival order even when a task that finished
+        one picks the next before a newer task has run.
+        """
         arrived = asyncio.get_running_loop().time()
         stats = ep.stats
         if stats.in_flight < ep.limit:
             stats.in_flight += 1
-            self._spawn(self._drain(ep, msg, arrived))
+            ep.claimed += 1
+            ep.pending.append((msg, arrived))
+            ep.pending_bytes += len(msg.data)
+            self._spawn(self._drain(ep))
         elif ep.has_room(msg):
             ep.pending.append((msg, arrived))
             ep.pending_bytes += len(msg.data)
-            stats.queued = len(ep.pending)
+            stats.queued = len(ep.pending) - ep.claimed
         elif msg.reply:
             stats.refused("overloaded", oneway=False)
             self._spawn(self._send_error(msg, overloaded()))
@@ -287,8 +288,8 @@ class Handler(Generic[P]):
                 ep.spec.name,
                 ep.dropped_unlogged,
                 len(ep.pending),
-                ONEWAY_QUEUE_MESSAGES,
-                ONEWAY_QUEUE_BYTES // (1 << 20),
+                endpoint.ONEWAY_QUEUE_MESSAGES,
+                endpoint.ONEWAY_QUEUE_BYTES // (1 << 20),
             )
             ep.dropped_logged_at = now
             ep.dropped_unlogged = 0
@@ -311,18 +312,22 @@ class Handler(Generic[P]):
         if not self._tasks:
             self._idle.set()
 
-    async def _drain(self, ep: Endpoint, msg: nats.aio.msg.Msg, arrived: float) -> None:
-        """Serve ``msg`` on a slot already taken, then the messages queued behind
-        it: a queue of N costs no extra tasks."""
+    async def _drain(self, ep: Endpoint) -> None:
+        """On a slot taken for it, serve the oldest queued message, then the next,
+        until the queue is empty: a queue of N costs no extra tasks."""
+        claimed = True
         try:
-            while True:
-                await self._serve_one(ep, msg, arrived, self._reply, True)
-                if not ep.pending:
-                    break
+            while ep.pending:
                 msg, arrived = ep.pending.popleft()
                 ep.pending_bytes -= len(msg.data)
-                ep.stats.queued = len(ep.pending)
+                if claimed:
+                    claimed = False
+                    ep.claimed -= 1
+                ep.stats.queued = max(len(ep.pending) - ep.claimed, 0)
+                await self._serve_one(ep, msg, arrived, self._reply, True)
         finally:
+            if claimed:  # cancelled before it took a message
+                ep.claimed -= 1
             self._release(ep)
 
     async def _serve_stored(
@@ -337,15 +342,13 @@ class Handler(Generic[P]):
             self._release(ep)
 
     def _release(self, ep: Endpoint) -> None:
-        """Give a slot back; a message still queued takes it (when this task left
-        early, cancelled), else whoever waits for a slot is told."""
+        """Give a slot back. Messages no task will take (this one left early,
+        cancelled) get a new task; else whoever waits for a slot is told."""
         ep.stats.in_flight -= 1
-        if ep.pending and ep.stats.in_flight < ep.limit:
-            msg, arrived = ep.pending.popleft()
-            ep.pending_bytes -= len(msg.data)
-            ep.stats.queued = len(ep.pending)
+        if len(ep.pending) > ep.claimed and ep.stats.in_flight < ep.limit:
             ep.stats.in_flight += 1
-            self._spawn(self._drain(ep, msg, arrived))
+            ep.claimed += 1
+            self._spawn(self._drain(ep))
         else:
             ep.slot_freed.set()
 
