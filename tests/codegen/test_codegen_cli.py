@@ -100,6 +100,38 @@ def test_check_stale_writes_nothing(iface: Path) -> None:
     assert out.read_text(encoding="utf-8") == "# stale\n"
 
 
+@pytest.mark.parametrize("cwd", ["root", "interface folder"])
+def test_the_printed_commands_regenerate_exactly_that_output(
+    iface: Path, tmp_path: Path, cwd: str
+) -> None:
+    """Both the header's command (run in the interface's folder) and the
+    --check hint (run where --check ran) give back the same file."""
+    (tmp_path / "gen").mkdir()
+    out = tmp_path / "gen" / "custom.py"
+    where = ROOT if cwd == "root" else tmp_path
+    flags = ["--timeout", "2.5", "--concurrency", "3", "--tracing"]
+    proc = autonats("generate", *flags, iface, "-o", out, cwd=where)
+    assert proc.returncode == 0, proc.stderr
+    expected = out.read_text(encoding="utf-8")
+    header = expected.splitlines()[1].partition("in its folder: ")[2]
+    assert header == (
+        "autonats generate --timeout 2.5 --concurrency 3 --tracing "
+        "cli_iface.py -o gen/custom.py"
+    )
+    out.write_text("# stale\n", encoding="utf-8")
+    proc = autonats("generate", "--check", *flags, iface, "-o", out, cwd=where)
+    assert proc.returncode == 1
+    hint = proc.stderr.strip().partition("run: ")[2]
+    assert hint == f"autonats generate {' '.join(flags)} {iface} -o {out}"
+    for command, folder in ((hint, where), (header, iface.parent)):
+        out.write_text("# stale\n", encoding="utf-8")
+        words = command.split()
+        assert words[0] == "autonats"
+        proc = autonats(*words[1:], cwd=folder)
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_text(encoding="utf-8") == expected
+
+
 def test_output_with_two_files_fails(iface: Path, tmp_path: Path) -> None:
     other = tmp_path / "cli_other.py"
     other.write_text(INTERFACE.format(name="other"), encoding="utf-8")

@@ -137,3 +137,36 @@ def test_a_file_without_services_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert "no service found" in result.stderr
+
+
+def test_durable_methods_and_declared_options(tmp_path: Path) -> None:
+    """A durable method is no queue-group subscription, and every operation shows
+    the method's declared timeout and concurrency, not the defaults."""
+    iface = tmp_path / "durable_iface.py"
+    iface.write_text(
+        "from typing import Protocol\n"
+        "import autonats\n\n"
+        "@autonats.service('jobs')\n"
+        "class Jobs(Protocol):\n"
+        "    @autonats.oneway(durable=True)\n"
+        "    @autonats.method(timeout=12.5, concurrency=7)\n"
+        "    async def run(self, n: int) -> None: ...\n\n"
+        "    @autonats.method(timeout=30, concurrency=2)\n"
+        "    async def rebuild(self) -> int: ...\n"
+    )
+    result = cli("schema", str(iface), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert not list(ASYNCAPI.iter_errors(doc))
+    run, rebuild = doc["operations"]["jobs.run"], doc["operations"]["jobs.rebuild"]
+    assert "bindings" not in run
+    assert run["x-autonats-durable"] is True
+    assert "JetStream stream autonats_jobs" in run["summary"]
+    assert "consumer jobs_run" in run["summary"]
+    assert (run["x-autonats-timeout-ms"], run["x-autonats-concurrency"]) == (12500, 7)
+    assert rebuild["bindings"]["nats"]["queue"] == "q"
+    assert rebuild["x-autonats-durable"] is False
+    assert (rebuild["x-autonats-timeout-ms"], rebuild["x-autonats-concurrency"]) == (
+        30000,
+        2,
+    )

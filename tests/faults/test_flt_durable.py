@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import autonats.contract.wire
 import autonats.runtime.durable
 import nats
 import nats.js.errors
@@ -58,7 +59,7 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
         await asyncio.wait_for(asyncio.gather(*(publish(n) for n in range(CALLS))), 60)
         published = time.monotonic() - began
         js = nc.jetstream()
-        stream = autonats.runtime.durable.stream_name(prefix, "flt-jobs")
+        stream = autonats.runtime.wire.stream_name(prefix, "flt-jobs")
         assert (await js.stream_info(stream)).state.messages == CALLS
 
         # Each call takes 20 ms, so the kill lands while thousands are still queued.
@@ -120,7 +121,7 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
             body = json.loads(msg.data or b"{}")
             headers = msg.headers or {}
             dead[body["n"]] = headers
-            assert msg.subject == autonats.runtime.durable.dead_letter_subject(
+            assert msg.subject == autonats.contract.wire.dead_letter_subject(
                 prefix, "flt-jobs", "job"
             )
         assert set(dead) == {n for n in range(CALLS) if failing(n)}

@@ -13,7 +13,7 @@ import nats
 import nats.aio.client
 import nats.js.errors
 import pytest
-from autonats.contract import MethodOptions, spec
+from autonats.contract import MethodOptions, spec, wire
 from autonats.runtime import Handler, durable
 from autonats.runtime.client import Client
 from autonats.testing import NatsServer
@@ -81,7 +81,7 @@ def prefix() -> str:
 
 
 async def subjects(nc: nats.aio.client.Client, prefix: str) -> list[str]:
-    info = await nc.jetstream().stream_info(durable.stream_name(prefix, "jobs"))
+    info = await nc.jetstream().stream_info(wire.stream_name(prefix, "jobs"))
     return sorted(info.config.subjects or [])
 
 
@@ -149,7 +149,7 @@ async def test_a_failing_dead_letter_publish_keeps_the_call(
     js = jnc.jetstream()
     impl = Jobs(fail=True)
     handler = Handler.for_spec(V1)(jnc, impl, prefix=prefix)
-    dead = f"{durable.stream_name(prefix, 'jobs')}_dead"
+    dead = f"{wire.stream_name(prefix, 'jobs')}_dead"
     async with handler:
         await js.delete_stream(dead)
         await Client(jnc, V1, prefix=prefix).publish("touch", [9])
@@ -160,7 +160,7 @@ async def test_a_failing_dead_letter_publish_keeps_the_call(
             timeout=20,
             what="deliveries past the last one",
         )
-        work = await js.stream_info(durable.stream_name(prefix, "jobs"))
+        work = await js.stream_info(wire.stream_name(prefix, "jobs"))
         assert work.state.messages == 1
     # A handler starting again recreates the dead-letter stream; the call lands there.
     async with Handler.for_spec(V1)(jnc, impl, prefix=prefix):
@@ -176,5 +176,5 @@ async def test_a_failing_dead_letter_publish_keeps_the_call(
                 break
             await asyncio.sleep(0.1)
         assert await dead_letters() == 1
-        work = await js.stream_info(durable.stream_name(prefix, "jobs"))
+        work = await js.stream_info(wire.stream_name(prefix, "jobs"))
         assert work.state.messages == 0

@@ -260,7 +260,7 @@ def _method(
             "properties": {
                 wire.TIMEOUT_HEADER: {
                     "type": "string",
-                    "pattern": "^[0-9]+$",
+                    "pattern": "^[0-9]{1,9}$",
                     "description": "milliseconds the caller still waits for the reply",
                 }
             },
@@ -272,20 +272,35 @@ def _method(
         "title": f"{service.name}.{method.name}",
         "messages": {"request": {"$ref": f"#/components/messages/{request_key}"}},
     }
+    if method.durable:
+        stream = wire.stream_name(prefix, service.name)
+        summary = (
+            f"durable oneway: stored in JetStream stream {stream}, pulled by the "
+            f"durable consumer {wire.consumer_name(service.name, method.name)} "
+            f"that every handler shares; delivered at least once, each delivery "
+            f"with a timeout of {method.timeout:g} s"
+        )
+        # Not a queue-group subscription: JetStream delivers (section 10).
+        bindings: dict[str, Any] = {}
+    else:
+        summary = (
+            "oneway: published without a reply subject, never answered"
+            if method.oneway
+            else f"request/reply; timeout {method.timeout:g} s"
+        )
+        bindings = {"nats": {"queue": wire.QUEUE_GROUP, "bindingVersion": "0.1.0"}}
     operation: dict[str, Any] = {
         "action": "receive",
         "channel": {"$ref": f"#/channels/{_pointer(key)}"},
         "title": f"{service.name}.{method.name}",
-        "summary": (
-            "oneway: published without a reply subject, never answered"
-            if method.oneway
-            else f"request/reply; timeout {method.timeout:g} s"
-        ),
+        "summary": summary,
         "tags": [{"name": service.name}],
         "messages": [{"$ref": f"#/channels/{_pointer(key)}/messages/request"}],
-        "bindings": {"nats": {"queue": wire.QUEUE_GROUP, "bindingVersion": "0.1.0"}},
+        **({"bindings": bindings} if bindings else {}),
         "x-autonats-timeout-ms": int(method.timeout * 1000),
+        "x-autonats-concurrency": method.concurrency,
         "x-autonats-oneway": method.oneway,
+        "x-autonats-durable": method.durable,
     }
     if not method.oneway:
         messages[reply_key] = {

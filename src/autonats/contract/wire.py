@@ -22,8 +22,11 @@ __all__ = [
     "ErrorBody",
     "check_prefix",
     "check_timeout",
+    "consumer_name",
+    "dead_letter_subject",
     "error_headers",
     "parse_timeout",
+    "stream_name",
     "timeout_header",
 ]
 
@@ -111,3 +114,23 @@ def error_headers(code: int, message: str) -> dict[str, str]:
     """ADR-32 error headers; the message is flattened to one safe header line."""
     line = " ".join(message.split())[:_MAX_HEADER_MESSAGE]
     return {ERROR_HEADER: line, ERROR_CODE_HEADER: str(code)}
+
+
+# -- durable oneway calls (docs/protocol.md, section 10) ----------------------
+
+_NOT_A_NAME = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def stream_name(prefix: str, service: str) -> str:
+    """The JetStream stream of a service's durable calls, e.g. ``autonats_user``."""
+    return _NOT_A_NAME.sub("_", f"{prefix}_{service}")
+
+
+def consumer_name(service: str, method: str) -> str:
+    """The durable consumer of one method, shared by every handler instance."""
+    return _NOT_A_NAME.sub("_", f"{service}_{method}")
+
+
+def dead_letter_subject(prefix: str, service: str, method: str) -> str:
+    """Where calls that failed every delivery are kept: ``<prefix>.dead.<service>.<method>``."""
+    return f"{prefix}.dead.{service}.{method}"

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -40,6 +39,7 @@ import nats.js
 import nats.js.api
 import nats.js.errors
 from autonats.contract.spec import MethodSpec, ServiceSpec
+from autonats.contract.wire import consumer_name, dead_letter_subject, stream_name
 from autonats.errors import AutonatsError, ProtocolError
 from autonats.runtime.endpoint import Endpoint
 from autonats.runtime.reply import Reply
@@ -50,11 +50,8 @@ __all__ = [
     "MSG_ID_HEADER",
     "DurableConsumer",
     "check_stream",
-    "consumer_name",
-    "dead_letter_subject",
     "ensure_streams",
     "publish",
-    "stream_name",
 ]
 
 log = logging.getLogger("autonats.durable")
@@ -71,21 +68,6 @@ DUPLICATE_WINDOW = 120.0
 _FETCH_WAIT = 1.0
 
 _NO_JETSTREAM = "durable oneway methods need JetStream: start nats-server with -js"
-
-
-def stream_name(prefix: str, service: str) -> str:
-    """The stream holding a service's durable calls, e.g. ``autonats_user``."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{prefix}_{service}")
-
-
-def consumer_name(service: str, method: str) -> str:
-    """The durable consumer of one method, shared by every handler instance."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{service}_{method}")
-
-
-def dead_letter_subject(prefix: str, service: str, method: str) -> str:
-    """Where calls that failed every delivery are kept: ``<prefix>.dead.<service>.<method>``."""
-    return f"{prefix}.dead.{service}.{method}"
 
 
 def _durable(spec: ServiceSpec) -> list[MethodSpec]:
