@@ -35,8 +35,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# In a random order (pytest-random-order prints the seed: rerun a failure
+# with -p random_order --random-order-seed=N): tests must not depend on it.
 test: lint check-generated
-	$(BIN)/pytest
+	$(BIN)/pytest -p random_order --random-order
 
 # Benchmarks (docs/benchmarks.md): their dependencies are the bench extra.
 BENCH_STAMP := $(VENV)/.bench-stamp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -44,3 +45,32 @@ async def nc(nats_url: str) -> AsyncIterator[nats.aio.client.Client]:
         yield conn
     finally:
         await conn.close()
+
+
+def _environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+
+def _tracer_provider() -> object:
+    trace = sys.modules.get("opentelemetry.trace")
+    return None if trace is None else trace._TRACER_PROVIDER
+
+
+@pytest.fixture(autouse=True)
+def _no_global_state_left() -> Iterator[None]:
+    """Every test leaves the process as it found it: the environment, the
+    working directory and OpenTelemetry's global tracer provider (which a
+    module's fixture may set for its tests, and must take back)."""
+    environ = _environ()
+    cwd = os.getcwd()
+    provider = _tracer_provider()
+    yield
+    assert _environ() == environ, "the test changed os.environ"
+    assert os.getcwd() == cwd, "the test changed the working directory"
+    assert _tracer_provider() is provider, "the test changed the tracer provider"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_tracer_provider_left() -> Iterator[None]:
+    yield
+    assert _tracer_provider() is None, "the module's tests left a tracer provider"

@@ -30,6 +30,7 @@ from benchmarks.report import (  # noqa: E402
     write_chart,
 )
 from benchmarks.runner import Config, Results, run_suite, uvloop_available  # noqa: E402
+from support import global_tracer_provider  # noqa: E402
 
 CALLS = 20
 
@@ -37,7 +38,9 @@ CALLS = 20
 @pytest.fixture(scope="module")
 def results(nats_url: str) -> Results:
     config = Config(seconds=None, calls=CALLS, repeats=1, check_every_reply=True)
-    return run_suite(nats_url, config)
+    # The tracing contenders install a tracer provider: never past this module.
+    with global_tracer_provider():
+        return run_suite(nats_url, config)
 
 
 def test_every_contender_is_in_the_table(results: Results) -> None:

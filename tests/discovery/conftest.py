@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from discovery_support import Served
+from support import free_port
 
 
-@pytest.fixture(scope="module")
-def served(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """Handler processes for one test module (start them with ``served.start(n)``)."""
-    handlers = Served(nats_url, tmp_path_factory.mktemp("handlers"))
+@pytest.fixture
+def served(nats_url: str, tmp_path: Path) -> Iterator[Served]:
+    """Handler processes of one test (start them with ``served.start(n)``),
+    stopped (drained) when it ends."""
+    handlers = Served(nats_url, tmp_path)
     try:
         yield handlers
     finally:
@@ -23,7 +25,4 @@ def served(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture
 def closed_url() -> str:
     """A URL on 127.0.0.1 where nothing listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"nats://127.0.0.1:{port}"
+    return f"nats://127.0.0.1:{free_port()}"

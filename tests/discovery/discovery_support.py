@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import nats.aio.client
+
+from support import ServeProcess
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -98,55 +100,28 @@ class Served:
     def __init__(self, url: str, logs: Path) -> None:
         self.url = url
         self.logs = logs
-        self.procs: list[tuple[subprocess.Popen[bytes], Path]] = []
+        self.procs: list[ServeProcess] = []
 
     def start(self, count: int = 1) -> None:
-        started = []
-        for _ in range(count):
-            log = self.logs / f"handler-{len(self.procs)}.log"
-            with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "autonats.cli",
-                        "serve",
-                        "shop:UserStore",
-                        "--server",
-                        self.url,
-                    ],
-                    cwd=EXAMPLES,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            self.procs.append((proc, log))
-            started.append((proc, log))
-        for proc, log in started:
-            _wait_for_text(proc, log, "serving user", timeout=20)
+        started = [
+            ServeProcess(
+                "shop:UserStore",
+                "--server",
+                self.url,
+                cwd=EXAMPLES,
+                log=self.logs / f"handler-{len(self.procs) + n}.log",
+            )
+            for n in range(count)
+        ]
+        self.procs += started
+        for proc in started:
+            proc.wait_serving_sync("serving user", timeout=20)
 
     def stop(self) -> None:
-        for proc, _ in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc, _ in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for proc in self.procs:
+            if proc.alive:
+                proc.process.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # then it was killed
+                proc.stop_sync(signal.SIGINT, timeout=10)
         self.procs = []
-
-
-def _wait_for_text(
-    proc: subprocess.Popen[bytes], log: Path, text: str, timeout: float
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if text in log.read_text(errors="replace"):
-            return
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise AssertionError(
-        f"the handler did not start:\n{log.read_text(errors='replace')}"
-    )

@@ -1,10 +1,11 @@
 """``autonats ls / info / stats / call`` against handlers started by ``autonats serve``.
 
-The tests run in file order: first one handler process, then a second one.
+Each test starts the handler processes it needs and makes its own calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import nats
@@ -54,7 +55,20 @@ def test_one_instance(served: Served, nats_url: str) -> None:
     assert "Users of the shop." in info.stdout
 
 
+def _make_calls(url: str) -> None:
+    """2 creates, 2 get_by_id of a missing user (404), 1 rebuild that fails (500)."""
+    for args in (
+        ["user.create", "name=Ada"],
+        ["user.create", "name=Bob"],
+        ["user.get_by_id", "id=41"],
+        ["user.get_by_id", "id=42"],
+        ["user.rebuild", "full=true"],
+    ):
+        cli("call", *args, "--server", url)
+
+
 def test_call_prints_the_reply(served: Served, nats_url: str) -> None:
+    served.start(1)
     result = cli("call", "user.create", '{"name": "Ada"}', "--server", nats_url)
     assert result.returncode == 0, result.stderr
     user = json.loads(result.stdout)
@@ -88,11 +102,12 @@ def test_call_prints_the_reply(served: Served, nats_url: str) -> None:
 
 
 def test_stats_of_one_instance(served: Served, nats_url: str) -> None:
+    served.start(1)
+    _make_calls(nats_url)
     result = cli("stats", "user", "--json", "--server", nats_url)
     assert result.returncode == 0, result.stderr
     (instance,) = json.loads(result.stdout)
     by_name = {e["name"]: e for e in instance["endpoints"]}
-    # From test_call_prints_the_reply: 2 creates, 2 get_by_id (404), 1 rebuild (500).
     assert (by_name["create"]["num_requests"], by_name["create"]["num_errors"]) == (
         2,
         0,
@@ -114,6 +129,8 @@ def test_stats_of_one_instance(served: Served, nats_url: str) -> None:
 
 
 async def test_two_instances(served: Served, nats_url: str) -> None:
+    served.start(1)
+    await asyncio.to_thread(_make_calls, nats_url)  # all on the first instance
     served.start(1)
     nc = await nats.connect(nats_url)
     try:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
-import signal
-import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -20,6 +17,9 @@ import autonats
 import nats
 import nats.aio.client
 import pytest
+from support import ServeProcess, eventually, rss_mb
+
+__all__ = ["ServeProcess", "Spawn", "eventually", "rss_mb"]
 
 FAULTS = Path(__file__).resolve().parent
 
@@ -35,26 +35,6 @@ SLACK = 1.5
 HANG = 10.0
 
 
-async def eventually(
-    predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition"
-) -> None:
-    """Wait (bounded) until ``predicate()`` is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def rss_mb(pid: int) -> float:
-    """Resident set size of a process, in MB, from /proc/<pid>/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS for process {pid}")
-
-
 def read_lines(folder: Path, kind: str) -> dict[int, list[list[str]]]:
     """The lines ``flt_impl`` wrote for ``kind``, split into words, by process id."""
     found: dict[int, list[list[str]]] = {}
@@ -66,86 +46,26 @@ def read_lines(folder: Path, kind: str) -> dict[int, list[list[str]]]:
     return found
 
 
-class Served:
-    """One ``python -m autonats.cli serve <target>`` process."""
-
-    def __init__(
-        self, target: str, url: str, prefix: str, log: Path, env: dict[str, str]
-    ) -> None:
-        full_env = dict(os.environ)
-        full_env.update(env)
-        full_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(FAULTS), full_env.get("PYTHONPATH", "")) if p
-        )
-        full_env["PYTHONUNBUFFERED"] = "1"
-        self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "autonats.cli",
-                    "serve",
-                    target,
-                    *(["--server", url] if url else []),  # "": an embedded one
-                    "--prefix",
-                    prefix,
-                ],
-                cwd=FAULTS,
-                env=full_env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    async def wait_serving(self) -> Served:
-        await eventually(
-            lambda: "serving " in self.output or not self.alive,
-            timeout=30,
-            what="autonats serve to subscribe",
-        )
-        assert self.alive, self.output
-        # serve prints after Handler.run(); give the SUBs a moment to propagate
-        # to every node of a cluster.
-        await asyncio.sleep(0.3)
-        return self
-
-    async def stop(self) -> int:
-        """SIGTERM (serve drains its calls), then the exit status (bounded wait)."""
-        if self.alive:
-            self.process.send_signal(signal.SIGTERM)
-        await eventually(lambda: not self.alive, timeout=20, what="serve to exit")
-        return self.process.returncode
-
-    def kill(self) -> None:
-        """SIGKILL: no draining, no goodbye to the server."""
-        if self.alive:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-Spawn = Callable[..., Served]
+Spawn = Callable[..., ServeProcess]
 
 
 @pytest.fixture
 def spawn(prefix: str, tmp_path: Path) -> Iterator[Spawn]:
-    """``spawn(target, url, **env)`` starts ``autonats serve``; all are killed after the test."""
-    started: list[Served] = []
+    """``spawn(target, url, **env)`` starts ``autonats serve TARGET`` on ``url``
+    (``""``: an embedded server) with the test's prefix; all are killed after
+    the test."""
+    started: list[ServeProcess] = []
 
-    def start(target: str, url: str, **env: str) -> Served:
-        log = tmp_path / f"serve{len(started)}.log"
-        served = Served(target, url, prefix, log, env)
+    def start(target: str, url: str, **env: str) -> ServeProcess:
+        served = ServeProcess(
+            target,
+            *(["--server", url] if url else []),
+            "--prefix",
+            prefix,
+            cwd=FAULTS,
+            log=tmp_path / f"serve{len(started)}.log",
+            env=env,
+        )
         started.append(served)
         return served
 

@@ -59,7 +59,7 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
         await asyncio.wait_for(asyncio.gather(*(publish(n) for n in range(CALLS))), 60)
         published = time.monotonic() - began
         js = nc.jetstream()
-        stream = autonats.runtime.wire.stream_name(prefix, "flt-jobs")
+        stream = autonats.contract.wire.stream_name(prefix, "flt-jobs")
         assert (await js.stream_info(stream)).state.messages == CALLS
 
         # Each call takes 20 ms, so the kill lands while thousands are still queued.

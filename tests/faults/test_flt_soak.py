@@ -103,7 +103,7 @@ async def test_soak_with_a_server_restart_and_a_handler_restart(
 
         # Durable calls are processed at least once, the failing ones dead-lettered.
         js = nc.jetstream()
-        stream = autonats.runtime.wire.stream_name(prefix, "flt-jobs")
+        stream = autonats.contract.wire.stream_name(prefix, "flt-jobs")
 
         def recorded(kind: str) -> list[int]:
             return [

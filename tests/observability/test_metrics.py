@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
+from support import ServeProcess, free_port
 from users import UserNotFound
 from users_nats import UserClient
 
@@ -61,17 +58,11 @@ SPEC = spec.build(
 GateHandler = Handler.for_spec(SPEC)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def scrape_url() -> Iterator[str]:
     registry = CollectorRegistry()
     metrics.register(registry)
-    port = _free_port()
+    port = free_port()
     server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     yield f"http://127.0.0.1:{port}/metrics"
     server.shutdown()
@@ -152,36 +143,23 @@ async def test_autonats_serve_metrics_port(
     nc: nats.aio.client.Client, nats_url: str, tmp_path: Path
 ) -> None:
     """``autonats serve --metrics-port`` serves /metrics for the handler it runs."""
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "autonats.cli",
-            "serve",
-            "shop:UserStore",
-            "--server",
-            nats_url,
-            "--prefix",
-            "metered-serve",
-            "--metrics-port",
-            str(port),
-            "--metrics-addr",
-            "127.0.0.1",
-        ],
+    port = free_port()
+    served = ServeProcess(
+        "shop:UserStore",
+        "--server",
+        nats_url,
+        "--prefix",
+        "metered-serve",
+        "--metrics-port",
+        str(port),
+        "--metrics-addr",
+        "127.0.0.1",
         cwd=EXAMPLES,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        log=tmp_path / "serve.log",
     )
     try:
         url = f"http://127.0.0.1:{port}/metrics"
-        for _ in range(100):  # bounded: up to 10 s for the process to start
-            if "serving user" in (tmp_path / "serve.log").read_text():
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError((tmp_path / "serve.log").read_text())
+        await served.wait_serving("serving user", timeout=20)
         client = UserClient(nc, prefix="metered-serve")
         await client.create("Ada")
         with pytest.raises(UserNotFound):
@@ -207,6 +185,4 @@ async def test_autonats_serve_metrics_port(
         )
         assert families[capacity] == 5
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-        log.close()
+        assert await served.stop() == 0, served.output

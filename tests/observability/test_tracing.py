@@ -37,6 +37,7 @@ from chain_nats import (
     GammaClient,
     GammaHandler,
 )
+from support import global_tracer_provider
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -47,8 +48,8 @@ def exporter() -> Iterator[InMemorySpanExporter]:
     memory = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    trace.set_tracer_provider(provider)
-    yield memory
+    with global_tracer_provider(provider):
+        yield memory
     memory.clear()
 
 

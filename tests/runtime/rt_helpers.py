@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 import nats.aio.client
 import nats.aio.msg
 from autonats.contract import wire
+from support import eventually
 
-
-async def eventually(
-    predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition"
-) -> None:
-    """Wait (bounded) until ``predicate()`` is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
+__all__ = ["error_of", "eventually", "is_success", "request"]
 
 
 async def request(

@@ -4,16 +4,14 @@ in-flight calls on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import autonats
 import nats.aio.client
 import pytest
+from support import ServeProcess
 
 from rt_api_nats import RtWorkerClient
 from rt_helpers import eventually
@@ -23,78 +21,23 @@ pytestmark = [pytest.mark.timeout(60), pytest.mark.slow]
 RUNTIME = Path(__file__).resolve().parent
 
 
-class Served:
-    """One ``python -m autonats.cli serve rt_impl:Worker`` process."""
-
-    def __init__(self, url: str, prefix: str, log: Path) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(RUNTIME), env.get("PYTHONPATH", "")) if p
-        )
-        env["PYTHONUNBUFFERED"] = "1"
-        self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "autonats.cli",
-                    "serve",
-                    "rt_impl:Worker",
-                    "--server",
-                    url,
-                    "--prefix",
-                    prefix,
-                ],
-                cwd=RUNTIME,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    async def wait_serving(self) -> None:
-        await eventually(
-            lambda: (
-                "serving rt-worker" in self.output or self.process.poll() is not None
-            ),
-            timeout=20,
-            what="autonats serve to subscribe",
-        )
-        assert self.process.poll() is None, self.output
-        # serve prints after Handler.run(), whose one flush() does not prove the
-        # subscriptions are live with nats-py 2.16 (see test_rt_wire.py).
-        await asyncio.sleep(0.2)
-
-    async def stop(self) -> int:
-        """SIGTERM, then the exit status (bounded wait)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return await self.wait()
-
-    async def wait(self) -> int:
-        await eventually(
-            lambda: self.process.poll() is not None,
-            timeout=15,
-            what="the process to exit",
-        )
-        return self.process.returncode
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
-def spawn(nats_url: str, prefix: str, tmp_path: Path) -> Iterator[Callable[[], Served]]:
-    started: list[Served] = []
+def spawn(
+    nats_url: str, prefix: str, tmp_path: Path
+) -> Iterator[Callable[[], ServeProcess]]:
+    """``spawn()`` starts ``autonats serve rt_impl:Worker``; all are killed after the test."""
+    started: list[ServeProcess] = []
 
-    def start() -> Served:
-        served = Served(nats_url, prefix, tmp_path / f"serve{len(started)}.log")
+    def start() -> ServeProcess:
+        served = ServeProcess(
+            "rt_impl:Worker",
+            "--server",
+            nats_url,
+            "--prefix",
+            prefix,
+            cwd=RUNTIME,
+            log=tmp_path / f"serve{len(started)}.log",
+        )
         started.append(served)
         return served
 
@@ -111,7 +54,7 @@ async def worker(
 
 
 async def test_two_processes_share_the_load(
-    spawn: Callable[[], Served], worker: RtWorkerClient
+    spawn: Callable[[], ServeProcess], worker: RtWorkerClient
 ) -> None:
     first, second = spawn(), spawn()
     await asyncio.gather(first.wait_serving(), second.wait_serving())
@@ -132,7 +75,7 @@ async def test_two_processes_share_the_load(
 
 
 async def test_sigterm_drains_calls_in_flight(
-    spawn: Callable[[], Served], worker: RtWorkerClient, tmp_path: Path
+    spawn: Callable[[], ServeProcess], worker: RtWorkerClient, tmp_path: Path
 ) -> None:
     served = spawn()
     await served.wait_serving()
@@ -143,10 +86,10 @@ async def test_sigterm_drains_calls_in_flight(
         timeout=10,
         what="4 calls running in the handler process",
     )
-    served.process.send_signal(signal.SIGTERM)
+    stopping = asyncio.ensure_future(served.stop(signal.SIGTERM))
     results = await asyncio.wait_for(asyncio.gather(*calls), 10)
     assert results == [served.process.pid] * 4
-    assert await served.wait() == 0, served.output
+    assert await stopping == 0, served.output
     assert "draining" in served.output
     with pytest.raises(autonats.NoRespondersError):
         await worker.pid()
