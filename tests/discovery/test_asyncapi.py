@@ -170,3 +170,35 @@ def test_durable_methods_and_declared_options(tmp_path: Path) -> None:
         30000,
         2,
     )
+
+
+def test_duration_schemas_accept_what_the_codec_writes() -> None:
+    """timedelta is not JSON Schema's strict ``format: duration`` (RFC 3339 has
+    no fractions): the schema's pattern takes every duration the codec writes
+    and reads, and nothing it refuses."""
+    import datetime
+    import re
+
+    import msgspec
+    from autonats.contract.schema import json_schema
+
+    schema = json_schema(datetime.timedelta)
+    assert "format" not in schema
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    for value in (
+        datetime.timedelta(seconds=1.5),
+        datetime.timedelta(days=1, hours=2),
+        datetime.timedelta(seconds=-3),
+        datetime.timedelta(0),
+        datetime.timedelta(hours=25, microseconds=1),
+    ):
+        text = msgspec.json.decode(msgspec.json.encode(value))
+        assert validator.is_valid(text), text
+    for text in ("PT1.5S", "P1DT2H", "PT1H1.5M", "pt1s"):
+        assert validator.is_valid(text), text
+        msgspec.json.decode(f'"{text}"', type=datetime.timedelta)
+    for text in ("P1W", "P1Y", "PT1,5S", "P1DT", "P", "1.5"):
+        assert not validator.is_valid(text), text
+        assert re.match(schema["pattern"], text) is None

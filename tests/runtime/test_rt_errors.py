@@ -90,6 +90,9 @@ BAD_BODIES = [
     pytest.param("integer", b"\xff\xfe\xfd", "JSON", id="non-utf8-body"),
     pytest.param("text", b'{"v": "\xff\xfe"}', "", id="non-utf8-in-string"),
     pytest.param("ping", b"[1, 2]", "object", id="array-no-params"),
+    pytest.param("ping", b"   ", "JSON", id="only-whitespace-no-params"),
+    pytest.param("integer", b"null", "object", id="null-with-params"),
+    pytest.param("integer", b'{"v": 1.0}', "parameter 'v'", id="whole-float-for-int"),
     pytest.param("ping", b"{oops", "JSON", id="invalid-json-no-params"),
     pytest.param(
         "enums", b'{"color": "blue", "level": 1}', "parameter 'color'", id="enum"

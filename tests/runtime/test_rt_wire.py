@@ -15,7 +15,7 @@ import pytest
 
 from rt_api import Conflict
 from rt_api_nats import RtEchoClient, RtEchoHandler, RtOpsClient, RtOpsHandler
-from rt_helpers import eventually, is_success, request
+from rt_helpers import error_of, eventually, is_success, request
 from rt_impl import CONFLICT_KEY, Echo, Ops
 
 pytestmark = pytest.mark.timeout(30)
@@ -126,6 +126,8 @@ async def test_success_reply_has_no_error_headers(
             ("ping", b"", "pong"),
             ("ping", b"{}", "pong"),
             ("ping", b"null", "pong"),
+            ("ping", b" null\n", "pong"),  # JSON whitespace around the value
+            ("ping", b" { } ", "pong"),
             ("nothing", b"{}", None),
             ("text", {"v": "hi"}, "hi"),
         ]:
@@ -279,6 +281,41 @@ async def test_oneway_is_published_without_reply_subject(
     assert json.loads(seen[0].data) == {"text": "hello"}
     # The declared timeout applies, so no Autonats-Timeout header (nor any other).
     assert not seen[0].headers
+
+
+async def test_a_oneway_method_called_with_a_reply_subject_answers_empty(
+    nc: nats.aio.client.Client, hnc: nats.aio.client.Client, prefix: str
+) -> None:
+    """docs/protocol.md, section 2: it runs (with the header's deadline), then
+    the reply is empty (zero bytes), or an error reply if it failed."""
+    ops = Ops()
+    async with RtOpsHandler(hnc, ops, prefix=prefix):
+        msg = await request(nc, f"{prefix}.rt-ops.note", {"text": "a"}, timeout_ms=900)
+        assert is_success(msg) and msg.data == b""
+        assert ops.notes == ["a"]
+        failed = await request(nc, f"{prefix}.rt-ops.boom", {"text": "b"})
+        code, _, body = error_of(failed)
+        assert code == 500 and body["type"] == "InternalError"
+
+
+async def test_a_request_published_without_a_reply_subject_still_runs(
+    nc: nats.aio.client.Client, hnc: nats.aio.client.Client, prefix: str
+) -> None:
+    ops = Ops()
+    async with RtOpsHandler(hnc, ops, prefix=prefix) as handler:
+        await nc.publish(f"{prefix}.rt-ops.slow", b'{"seconds": 0}')
+        await eventually(lambda: ops.finished == 1, what="the call to run")
+        await eventually(lambda: handler.stats()["slow"].num_requests == 1)
+
+
+async def test_oneway_errors_count_in_stats(
+    nc: nats.aio.client.Client, hnc: nats.aio.client.Client, prefix: str
+) -> None:
+    async with RtOpsHandler(hnc, Ops(), prefix=prefix) as handler:
+        await RtOpsClient(nc, prefix=prefix).boom("x")
+        stats = handler.stats()["boom"]
+        await eventually(lambda: stats.num_errors == 1, what="the error counted")
+        assert stats.num_requests == 1 and stats.last_error == "500:internal error"
 
 
 async def test_oneway_returns_at_once_and_in_order(

@@ -60,7 +60,37 @@ def _components(
     schemas, components = msgspec.json.schema_components(
         types, schema_hook=hook, ref_template=ref_template
     )
-    return list(schemas), {**extra, **components}
+    return _durations(list(schemas)), _durations({**extra, **components})
+
+
+#: What the codec reads as a ``timedelta``: ISO 8601 days, hours, minutes and
+#: seconds, seconds (and hours, minutes) with a fraction, e.g. ``P1DT2H``,
+#: ``PT1.5S``, ``-PT3S``. JSON Schema's ``format: duration`` (RFC 3339) would
+#: refuse the fractions the codec itself writes, so the schema says this instead.
+DURATION_PATTERN = (
+    r"^-?[Pp](?=.)(\d+[Dd])?"
+    r"([Tt](?=\d)(\d+(\.\d+)?[Hh])?(\d+(\.\d+)?[Mm])?(\d+(\.\d+)?[Ss])?)?$"
+)
+
+
+def _durations(value: Any) -> Any:
+    """Replace msgspec's ``{"type": "string", "format": "duration"}`` everywhere."""
+    if isinstance(value, dict):
+        if value.get("format") == "duration" and value.get("type") == "string":
+            rest = {k: _durations(v) for k, v in value.items() if k != "format"}
+            return {
+                **rest,
+                "pattern": DURATION_PATTERN,
+                "description": rest.get(
+                    "description",
+                    "ISO 8601 duration in days, hours, minutes and seconds "
+                    "(fractions allowed), e.g. P1DT2H or PT1.5S",
+                ),
+            }
+        return {k: _durations(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_durations(v) for v in value]
+    return value
 
 
 def json_schema(tp: Any) -> dict[str, Any]:

@@ -522,7 +522,7 @@ def _header_timeout(text: str) -> float:
 
 def _decode_args(spec: MethodSpec, data: bytes) -> tuple[Any, ...]:
     if not spec.params:
-        if data and data not in (b"{}", b"null"):
+        if data and data.strip() not in (b"{}", b"null"):
             # Still reject bodies that are not a JSON object (or null), but cheaply.
             _decode_struct(spec, data)
         return ()
