@@ -116,8 +116,22 @@ async def main(url: str) -> None:
     print("handlers drained; demo finished")
 
 
+class OneLine(logging.Formatter):
+    """The demo's log: one line per record, naming the exception, no traceback
+    (a real deployment keeps the traceback of an undeclared error)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            text += f" [{type(error).__name__}: {error}]"
+        return f"  [handler log] {text}"
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.ERROR, format="  [handler log] %(message)s")
+    console = logging.StreamHandler()
+    console.setFormatter(OneLine())
+    logging.basicConfig(level=logging.ERROR, handlers=[console])
     with NatsServer() as server:
         print(f"embedded nats-server at {server.url}")
         asyncio.run(main(server.url))

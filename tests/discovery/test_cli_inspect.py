@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import nats
 import pytest
 
-from discovery_support import Served, check, cli, gather
+from discovery_support import EXAMPLES, Served, check, cli, gather
+from support import ServeProcess
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -99,6 +101,44 @@ def test_call_prints_the_reply(served: Served, nats_url: str) -> None:
     crash = cli("call", "user.rebuild", "full=true", "--server", nats_url)
     assert crash.returncode == 1
     assert crash.stderr.strip() == "error 500 InternalError: internal error"
+
+
+def test_call_of_a_oneway_method_says_it_was_sent(
+    served: Served, nats_url: str
+) -> None:
+    served.start(1)
+    result = cli("call", "user.touch", "id=1", "--server", nats_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sent (oneway: no reply)"
+    as_json = cli("call", "user.touch", "id=1", "--json", "--server", nats_url)
+    assert as_json.stdout.strip() == "null"
+
+
+def test_serve_takes_a_file_path_and_says_nothing_of_disconnects_when_stopped(
+    nats_url: str, tmp_path: Path
+) -> None:
+    """``autonats serve examples/shop.py:UserStore`` works from the project's
+    root; a SIGTERM drain is no outage, so no "disconnected" line."""
+    served = ServeProcess(
+        "examples/shop.py:UserStore",
+        "--server",
+        nats_url,
+        "--prefix",
+        "from-root",
+        cwd=EXAMPLES.parent,
+        log=tmp_path / "serve.log",
+    )
+    try:
+        served.wait_serving_sync("serving user", timeout=20)
+        result = cli(
+            "call", "user.get_all", "--prefix", "from-root", "--server", nats_url
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == []
+    finally:
+        assert served.stop_sync() == 0, served.output
+    assert "stopped" in served.output
+    assert "disconnected" not in served.output
 
 
 def test_stats_of_one_instance(served: Served, nats_url: str) -> None:

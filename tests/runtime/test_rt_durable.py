@@ -4,6 +4,7 @@ a dead-letter publish that fails does not strand the call."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
@@ -178,3 +179,34 @@ async def test_a_failing_dead_letter_publish_keeps_the_call(
         assert await dead_letters() == 1
         work = await js.stream_info(wire.stream_name(prefix, "jobs"))
         assert work.state.messages == 0
+
+
+async def test_autonats_call_stores_a_durable_call(
+    js_server: NatsServer, jnc: nats.aio.client.Client, prefix: str
+) -> None:
+    impl = Jobs()
+    async with Handler.for_spec(V1)(jnc, impl, prefix=prefix):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "autonats.cli",
+            "call",
+            "jobs.touch",
+            "n=3",
+            "--prefix",
+            prefix,
+            "--server",
+            js_server.url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()
+        stream = wire.stream_name(prefix, "jobs")
+        assert (
+            out.decode().strip()
+            == f"stored in stream {stream} (durable oneway: no reply)"
+        )
+        await eventually(
+            lambda: impl.seen == [("touch", 3)], what="the stored call served"
+        )

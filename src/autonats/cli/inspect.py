@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -524,8 +525,9 @@ def _json_types(schema: Any, defs: dict[str, Any], depth: int = 0) -> frozenset[
     return frozenset(types)
 
 
-async def _request_schema(nc: Any, service: str, method: str) -> dict[str, Any] | None:
-    """The method's request schema from the first instance that answers $SRV.INFO."""
+async def _endpoint_metadata(nc: Any, service: str, method: str) -> dict[str, str]:
+    """The method's endpoint metadata from the first instance that answers
+    ``$SRV.INFO`` (empty when none does, or it is not an autonats service)."""
     import nats.errors
     from autonats.observe.service_api import InfoResponse, control_subjects
 
@@ -533,39 +535,58 @@ async def _request_schema(nc: Any, service: str, method: str) -> dict[str, Any] 
         msg = await nc.request(control_subjects("INFO", service), b"", timeout=1.0)
         info = msgspec.json.decode(msg.data, type=InfoResponse)
     except (nats.errors.Error, msgspec.DecodeError):
-        return None  # the call itself reports what is wrong
+        return {}  # the call itself reports what is wrong
     for endpoint in info.endpoints:
-        if endpoint.name == method and endpoint.metadata:
-            try:
-                schema = json.loads(endpoint.metadata.get("request_schema", ""))
-            except ValueError:
-                return None
-            return schema if isinstance(schema, dict) else None
-    return None
+        if endpoint.name == method:
+            return dict(endpoint.metadata or {})
+    return {}
+
+
+def _request_schema(metadata: Mapping[str, str]) -> dict[str, Any] | None:
+    try:
+        schema = json.loads(metadata.get("request_schema", ""))
+    except ValueError:
+        return None
+    return schema if isinstance(schema, dict) else None
 
 
 def run_call(args: argparse.Namespace) -> int:
-    """Send one request and print the reply (or the error, exit status 1)."""
+    """Send one request and print the reply (or the error, exit status 1).
+
+    A oneway method (as ``$SRV.INFO`` describes it) is published without a
+    reply subject, a durable one stored through JetStream, and ``sent`` or
+    ``stored`` is printed: there is no reply to wait for.
+    """
     service, dot, method = args.target.partition(".")
     if not dot or not service or not method or "." in method:
         raise CommandError(
             f"{args.target!r}: expected SERVICE.METHOD, e.g. user.get_by_id"
         )
     subject = f"{args.prefix}.{service}.{method}"
-    pairs = any("=" in a and not a.lstrip().startswith("{") for a in args.args)
     parse_call_args(args.args)  # report bad arguments before connecting
+    headers = {wire.TIMEOUT_HEADER: wire.timeout_header(args.timeout)}
 
     async def request(nc: Any) -> Any:
         import nats.errors
 
-        schema = await _request_schema(nc, service, method) if pairs else None
-        payload = json.dumps(parse_call_args(args.args, schema)).encode()
-        try:
-            return await nc.request(
+        metadata = await _endpoint_metadata(nc, service, method)
+        body = parse_call_args(args.args, _request_schema(metadata))
+        payload = json.dumps(body).encode()
+        if metadata.get("durable") == "true":
+            ack = await nc.jetstream().publish(
                 subject,
                 payload,
                 timeout=args.timeout,
-                headers={wire.TIMEOUT_HEADER: str(int(args.timeout * 1000))},
+                headers={"Nats-Msg-Id": uuid.uuid4().hex},
+            )
+            return f"stored in stream {ack.stream} (durable oneway: no reply)"
+        if metadata.get("oneway") == "true":
+            await nc.publish(subject, payload, headers=headers)
+            await nc.flush(timeout=max(1, int(args.timeout)))
+            return "sent (oneway: no reply)"
+        try:
+            return await nc.request(
+                subject, payload, timeout=args.timeout, headers=headers
             )
         except nats.errors.NoRespondersError:
             raise CommandError(
@@ -577,6 +598,9 @@ def run_call(args: argparse.Namespace) -> int:
             ) from None
 
     msg = _with_connection(args.server, request)
+    if isinstance(msg, str):
+        print("null" if args.json else msg)
+        return 0
     headers = msg.headers or {}
     code = headers.get(wire.ERROR_CODE_HEADER)
     if code is None:

@@ -28,11 +28,13 @@ def add_parser(commands: Any) -> None:
     serve: argparse.ArgumentParser = commands.add_parser(
         "serve",
         help="serve an implementation with its generated handler",
-        description="Import TARGET (module:attr, an instance or a zero-argument factory), "
-        "find the generated handler of the service it implements and serve it until "
-        "SIGINT or SIGTERM, which drain in-flight calls first.",
+        description="Import TARGET (module:attr or path/to/file.py:attr; an instance, "
+        "a class or a zero-argument factory, async or not), find the generated "
+        "handler of the service it implements and serve it until SIGINT or "
+        "SIGTERM, which drain in-flight calls first. A module is looked up from "
+        "the current folder; a file from its own folder.",
     )
-    serve.add_argument("target", metavar="module:attr")
+    serve.add_argument("target", metavar="TARGET")
     serve.add_argument(
         "--server",
         metavar="URL",
@@ -57,7 +59,13 @@ def add_parser(commands: Any) -> None:
         metavar="module:Class",
         help="the generated handler class, when it cannot be found automatically",
     )
-    serve.add_argument("--concurrency", type=positive_int, metavar="N")
+    serve.add_argument(
+        "--concurrency",
+        type=positive_int,
+        metavar="N",
+        help="calls of each method one process runs at once "
+        "(default: each method's declared concurrency, 5 unless declared)",
+    )
     serve.add_argument(
         "--metadata",
         action="append",
@@ -123,6 +131,12 @@ async def _serve(
     import nats
     import nats.errors
 
+    draining = False
+
+    async def disconnected() -> None:
+        if not draining:  # closing the connection at the end is no outage
+            log.warning("nats: disconnected; reconnecting")
+
     try:
         nc = await nats.connect(
             servers=[u.strip() for u in url.split(",") if u.strip()],
@@ -130,7 +144,7 @@ async def _serve(
             connect_timeout=5,
             max_reconnect_attempts=-1,
             error_cb=_log_error,
-            disconnected_cb=_disconnected,
+            disconnected_cb=disconnected,
             reconnected_cb=_reconnected,
         )
     except (OSError, nats.errors.Error) as exc:
@@ -160,6 +174,7 @@ async def _serve(
         flush=True,
     )
     await stop.wait()
+    draining = True
     print("draining...", flush=True)
     await handler.shutdown()
     await nc.drain()
@@ -211,21 +226,27 @@ async def _log_error(exc: Exception) -> None:
     log.warning("nats: %s", exc or type(exc).__name__)
 
 
-async def _disconnected() -> None:
-    log.warning("nats: disconnected; reconnecting")
-
-
 async def _reconnected() -> None:
     log.warning("nats: reconnected")
 
 
 def _import_attr(target: str) -> Any:
-    module_name, sep, attr = target.partition(":")
+    module_name, sep, attr = target.rpartition(":")
     if not sep or not module_name or not attr:
         raise CommandError(
-            f"{target!r}: expected module:attr, e.g. app.users:UserServiceImpl"
+            f"{target!r}: expected module:attr or path/to/file.py:attr, "
+            "e.g. app.users:UserServiceImpl"
         )
-    if "" not in sys.path and os.getcwd() not in sys.path:
+    if module_name.endswith(".py") or os.sep in module_name:
+        # A file: import it by name from its folder, as a script would.
+        path = os.path.abspath(module_name)
+        if not os.path.isfile(path):
+            raise CommandError(f"{module_name}: no such file")
+        folder, file = os.path.split(path)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        module_name = os.path.splitext(file)[0]
+    elif "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
