@@ -147,6 +147,7 @@ async def test_a_failing_dead_letter_publish_keeps_the_call(
     """The dead-letter stream is gone when a call fails its last delivery: the
     call stays in the work queue and lands in the dead letters once they are back."""
     monkeypatch.setattr(durable, "BACKOFF", 0.05)
+    monkeypatch.setattr(durable, "BACKOFF_MAX", 0.2)
     js = jnc.jetstream()
     impl = Jobs(fail=True)
     handler = Handler.for_spec(V1)(jnc, impl, prefix=prefix)
