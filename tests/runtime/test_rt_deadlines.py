@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Protocol
 
 import autonats
 import nats.aio.client
 import pytest
+from autonats.contract import MethodOptions, spec
+from autonats.runtime import Handler
+from autonats.runtime import handler as handler_module
 
 from rt_api_nats import (
     RtInnerClient,
@@ -198,33 +202,35 @@ async def test_handler_gone_mid_way_is_no_responders_again(
     assert elapsed_since(started) < 1.0
 
 
-async def test_an_impl_that_swallows_its_cancellation_leaves_no_mark() -> None:
-    """The sweeper marks a task it cancels for its deadline; the mark must go
-    with the call even when the implementation swallows the cancellation, or a
-    later, unrelated cancellation of the same task would be taken for a 504."""
-    from types import SimpleNamespace
+class StubbornService(Protocol):
+    async def stubborn(self) -> str: ...
 
-    from autonats.runtime import deadlines, handler
 
-    async def stubborn() -> str:
+STUBBORN = spec.build(
+    StubbornService, name="stubborn", methods={"stubborn": MethodOptions(timeout=0.05)}
+)
+
+
+class Stubborn:
+    async def stubborn(self) -> str:
         try:
             await asyncio.sleep(1)
         except asyncio.CancelledError:
             return "kept going"
         return "slept"
 
-    loop = asyncio.get_running_loop()
-    serving = SimpleNamespace(_deadlines=deadlines.for_loop(loop))
-    endpoint = SimpleNamespace(spec=SimpleNamespace(by_position=True), impl=stubborn)
-    result = await handler.Handler._invoke(
-        serving,  # type: ignore[arg-type]
-        endpoint,  # type: ignore[arg-type]
-        (),
-        loop,
-        loop.time() + 0.03,
-    )
-    assert result == "kept going"
-    assert asyncio.current_task() not in handler._expired
+
+async def test_an_impl_that_swallows_its_cancellation_leaves_no_mark(
+    nc: nats.aio.client.Client, hnc: nats.aio.client.Client, prefix: str
+) -> None:
+    """The sweeper marks a task it cancels for its deadline; the mark must go
+    with the call even when the implementation swallows the cancellation, or a
+    later, unrelated cancellation of the same task would be taken for a 504."""
+    async with Handler.for_spec(STUBBORN)(hnc, Stubborn(), prefix=prefix):
+        # No Autonats-Timeout: the declared 0.05 s applies, the caller waits 5 s.
+        msg = await request(nc, f"{prefix}.stubborn.stubborn", b"{}", timeout=5)
+        assert json.loads(msg.data) == "kept going"
+        assert not handler_module._expired
 
 
 @pytest.mark.parametrize(

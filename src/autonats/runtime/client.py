@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -53,6 +53,9 @@ from autonats.runtime.inbox import Inbox, inbox_for
 __all__ = ["Call", "Client", "Publish", "ServiceClient", "Transport"]
 
 R = TypeVar("R")
+
+#: The clock of deadlines (see runtime/handler.py).
+_now = time.monotonic
 
 # Backoff for requests a handler shed with 503 (never started, so safe to retry).
 _RETRY_FIRST = 0.005
@@ -143,15 +146,15 @@ class Client:
             # different deadline needs the header (and its encoding and parsing).
             timeout = self.timeout
             explicit = timeout is not None and timeout != spec.timeout
-            now = asyncio.get_running_loop().time()
+            now = _now()
             deadline = now + (timeout or spec.timeout)
             outer = _current.get()
-            if outer is not None and outer.deadline < deadline:
-                if outer.deadline <= now:
+            if outer is not None and outer[2] < deadline:
+                if outer[2] <= now:
                     raise TimeoutError(
                         f"{subject}: the deadline of the call being served has passed"
                     )
-                deadline = outer.deadline
+                deadline = outer[2]
                 explicit = True
             payload = _encode(spec, args)
             result = await transport(
@@ -162,12 +165,16 @@ class Client:
                 tracing.finish(span, 0)
             return result
         except BaseException as exc:
-            if isinstance(exc, AutonatsError):
-                outcome = _outcome(exc)
-            elif not isinstance(exc, asyncio.CancelledError):
+            # nats-py's errors become autonats errors here, for every transport.
+            error = nats_error(exc) if isinstance(exc, nats.errors.Error) else exc
+            if isinstance(error, AutonatsError):
+                outcome = _outcome(error)
+            elif not isinstance(error, asyncio.CancelledError):
                 outcome = "error"
             if tracing is not None:
-                tracing.fail(span, exc)
+                tracing.fail(span, error)
+            if error is not exc:
+                raise error from None
             raise
         finally:
             stats.in_flight -= 1
@@ -191,7 +198,7 @@ class Client:
         loop = asyncio.get_running_loop()
         delay = _RETRY_FIRST
         while True:
-            now = loop.time()
+            now = _now()
             if now >= deadline:
                 raise TimeoutError(f"{subject}: deadline exceeded before sending")
             sent = _with_timeout(headers, deadline - now) if explicit else headers
@@ -199,8 +206,6 @@ class Client:
             try:
                 await self.nc.publish(subject, payload, reply=reply_to, headers=sent)
                 msg = await future
-            except nats.errors.Error as exc:
-                raise nats_error(exc) from None
             except TimeoutError:
                 raise TimeoutError(f"{subject}: no reply within the deadline") from None
             finally:
@@ -216,16 +221,16 @@ class Client:
             if not isinstance(error, OverloadedError):
                 raise error
             # Shed requests were never started: retry with backoff within the deadline.
-            pause = min(delay * (0.5 + random.random()), deadline - loop.time())
+            pause = min(delay * (0.5 + random.random()), deadline - _now())
             if pause <= 0:
                 raise error
             await asyncio.sleep(pause)
-            if loop.time() >= deadline:
+            if _now() >= deadline:
                 raise error
             explicit = True
             delay = min(delay * 2, _RETRY_MAX)
 
-    async def _publish(
+    def _publish(
         self,
         spec: MethodSpec,
         subject: str,
@@ -233,15 +238,14 @@ class Client:
         headers: dict[str, str] | None,
         deadline: float,
         explicit: bool,
-    ) -> None:
-        """A oneway call: published without a reply subject; awaits only the write."""
+    ) -> Awaitable[None]:
+        """A oneway call: published without a reply subject; awaits only the write.
+
+        Not a coroutine of its own: nats-py's publish is awaited directly.
+        """
         if explicit:
-            remaining = deadline - asyncio.get_running_loop().time()
-            headers = _with_timeout(headers, remaining)
-        try:
-            await self.nc.publish(subject, payload, headers=headers)
-        except nats.errors.Error as exc:
-            raise nats_error(exc) from None
+            headers = _with_timeout(headers, deadline - _now())
+        return self.nc.publish(subject, payload, headers=headers)
 
     async def _publish_durable(
         self,
@@ -256,20 +260,13 @@ class Client:
         js = self._js
         if js is None:
             js = self._js = self.nc.jetstream()
-        remaining = deadline - asyncio.get_running_loop().time()
-        try:
-            if spec.name not in self._durable_checked:
-                await durable.check_stream(js, self.spec, self.prefix, spec)
-                self._durable_checked.add(spec.name)
-            await durable.publish(js, subject, payload, headers, remaining)
-        except nats.errors.Error as exc:
-            raise nats_error(exc) from None
+        if spec.name not in self._durable_checked:
+            await durable.check_stream(js, self.spec, self.prefix, spec)
+            self._durable_checked.add(spec.name)
+        await durable.publish(js, subject, payload, headers, deadline - _now())
 
     async def _start(self) -> Inbox:
-        try:
-            self._inbox = await inbox_for(self.nc)
-        except nats.errors.Error as exc:
-            raise nats_error(exc) from None
+        self._inbox = await inbox_for(self.nc)
         return self._inbox
 
     def _error(self, headers: dict[str, str], data: bytes) -> Exception | None:
@@ -323,11 +320,9 @@ class Call(Generic[R]):
         self._stats = client.stats()[method]
         self._transport = _transport(self._spec)
 
-    async def __call__(self, *args: Any) -> R:
-        result: R = await self._client._invoke(
-            self._spec, self._stats, args, self._transport
-        )
-        return result
+    def __call__(self, *args: Any) -> Coroutine[Any, Any, R]:
+        # Not ``async def``: the pipeline's coroutine is the call's, one level less.
+        return self._client._invoke(self._spec, self._stats, args, self._transport)
 
 
 class Publish(Call[None]):

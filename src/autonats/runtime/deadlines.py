@@ -10,6 +10,7 @@ share the one sweeper of their loop.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,8 @@ class Deadlines:
         expire: Callable[[Any], None],
         arg: Any,
     ) -> None:
-        """At ``deadline`` (``loop.time()``), unless forgotten first, call ``expire(arg)``."""
+        """At ``deadline`` (``time.monotonic()``, the clock of asyncio's
+        ``loop.time()``), unless forgotten first, call ``expire(arg)``."""
         self._due[key] = (deadline, expire, arg)
         if self._timer is None:
             self._timer = self._loop.call_later(TICK, self._sweep)
@@ -51,7 +53,7 @@ class Deadlines:
 
     def _sweep(self) -> None:
         self._timer = None
-        now = self._loop.time()
+        now = time.monotonic()
         expired = [key for key, entry in self._due.items() if entry[0] <= now]
         for key in expired:
             _, expire, arg = self._due.pop(key)

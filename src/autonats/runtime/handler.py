@@ -40,7 +40,7 @@ from autonats.observe.service_api import ServiceResponder
 from autonats.observe.stats import EndpointStats, live_handlers
 from autonats.observe.tracing import Tracing, current_trace_id
 from autonats.runtime import deadlines, endpoint
-from autonats.runtime.context import Call, _current
+from autonats.runtime.context import _current
 from autonats.runtime.durable import DurableConsumer
 from autonats.runtime.endpoint import Endpoint
 from autonats.runtime.reply import Reply, overloaded, service_reply
@@ -131,7 +131,7 @@ class Handler(Generic[P]):
         self._idle = asyncio.Event()
         self._idle.set()
         self._running = False
-        self._deadlines: deadlines.Deadlines | None = None
+        self._deadlines: deadlines.Deadlines  # the running loop's, set by run()
         #: The ADR-32 ($SRV) side of this handler; ``service.id`` is its instance id.
         self.service = ServiceResponder(self, metadata)
         live_handlers.add(self)
@@ -258,7 +258,7 @@ class Handler(Generic[P]):
         the oldest: calls start in arrival order even when a task that finished
         one picks the next before a newer task has run.
         """
-        arrived = asyncio.get_running_loop().time()
+        arrived = _now()
         stats = ep.stats
         if stats.in_flight < ep.limit:
             stats.in_flight += 1
@@ -316,15 +316,18 @@ class Handler(Generic[P]):
         """On a slot taken for it, serve the oldest queued message, then the next,
         until the queue is empty: a queue of N costs no extra tasks."""
         claimed = True
+        task = asyncio.current_task()
+        assert task is not None
+        pending = ep.pending
         try:
-            while ep.pending:
-                msg, arrived = ep.pending.popleft()
+            while pending:
+                msg, arrived = pending.popleft()
                 ep.pending_bytes -= len(msg.data)
                 if claimed:
                     claimed = False
                     ep.claimed -= 1
-                ep.stats.queued = max(len(ep.pending) - ep.claimed, 0)
-                await self._serve_one(ep, msg, arrived, self._reply, True)
+                ep.stats.queued = max(len(pending) - ep.claimed, 0)
+                await self._serve_one(task, ep, msg, arrived, None)
         finally:
             if claimed:  # cancelled before it took a message
                 ep.claimed -= 1
@@ -334,10 +337,10 @@ class Handler(Generic[P]):
         self, ep: Endpoint, msg: nats.aio.msg.Msg, settle: Settle
     ) -> None:
         """Serve a stored (JetStream) call on a slot its consumer took."""
+        task = asyncio.current_task()
+        assert task is not None
         try:
-            await self._serve_one(
-                ep, msg, asyncio.get_running_loop().time(), settle, False
-            )
+            await self._serve_one(task, ep, msg, _now(), settle)
         finally:
             self._release(ep)
 
@@ -356,16 +359,21 @@ class Handler(Generic[P]):
 
     async def _serve_one(
         self,
+        task: asyncio.Task[Any],
         ep: Endpoint,
         msg: nats.aio.msg.Msg,
         arrived: float,
-        settle: Settle,
-        timed_by_header: bool,
+        settle: Settle | None,
     ) -> None:
-        """Serve one message on a slot the caller holds, and settle its outcome.
+        """Serve one message in ``task``, on a slot the caller holds, and settle it.
 
-        ``timed_by_header``: the deadline is arrival + ``Autonats-Timeout`` (a
-        live caller waits); else arrival + the declared timeout (a stored call).
+        ``settle`` None: the core NATS transport; the deadline is arrival +
+        ``Autonats-Timeout`` (a caller waits), the outcome is replied on the
+        reply subject, if any. Else the transport's own settle step; the
+        deadline is arrival + the declared timeout (a stored call).
+
+        The steps are inlined, not split into coroutines: each coroutine level
+        costs about as much as a oneway call's whole useful work.
         """
         spec = ep.spec
         headers = msg.headers or {}
@@ -378,23 +386,30 @@ class Handler(Generic[P]):
             failure: Reply | None = None
             body = b""
             started = time.perf_counter_ns()
+            deadline = arrived + spec.timeout
+            watched = False
             try:
-                timeout = spec.timeout
-                if timed_by_header:
+                # 1. decode, 2. deadline
+                if settle is None:
                     text = headers.get(wire.TIMEOUT_HEADER)
                     if text is not None:
-                        timeout = _header_timeout(text)
-                deadline = arrived + timeout
-                loop = asyncio.get_running_loop()
-                if loop.time() >= deadline:
+                        deadline = arrived + _header_timeout(text)
+                if _now() >= deadline:
                     raise Reply(
                         504,
                         "deadline exceeded before the call started",
                         "DeadlineExceeded",
                     )
                 values = _decode_args(spec, msg.data)
-                _current.set(Call(spec.service, spec.name, deadline, headers))
-                result = await self._invoke(ep, values, loop, deadline)
+                _current.set((spec.service, spec.name, deadline, headers))
+                # 3. invoke, cancelled by the loop's sweeper at the deadline
+                self._deadlines.watch(task, deadline, _expire, task)
+                watched = True
+                if spec.by_position:
+                    result = await ep.impl(*values)
+                else:
+                    result = await codec.call_with(ep.impl, values, spec.params)
+                # 4. encode
                 if not spec.oneway:
                     body = _encode_result(result)
                     if (
@@ -409,8 +424,31 @@ class Handler(Generic[P]):
                         )
             except Reply as reply:
                 failure = reply
-            except Exception as exc:  # a bug of ours: answer it, never lose the call
-                failure = Reply(500, "internal error", "InternalError", cause=exc)
+            except asyncio.CancelledError:
+                if task not in _expired:
+                    raise
+                _expired.discard(task)
+                uncancel = getattr(task, "uncancel", None)
+                if uncancel is not None:  # Python 3.11+: this cancellation is handled
+                    uncancel()
+                failure = Reply(504, "deadline exceeded", "DeadlineExceeded")
+            except ServiceError as exc:
+                failure = service_reply(exc)
+            except Exception as exc:
+                if watched and _now() >= deadline:
+                    # Out of time, e.g. a nested call that inherited this deadline
+                    # timed out a tick before the sweeper got here: still a
+                    # deadline, not a bug.
+                    failure = Reply(504, "deadline exceeded", "DeadlineExceeded")
+                else:  # the implementation's bug, or ours: answered, never lost
+                    failure = Reply(500, "internal error", "InternalError", cause=exc)
+            finally:
+                if watched:
+                    self._deadlines.forget(task)
+                    # An implementation may swallow the cancellation: the mark must
+                    # not outlive this call (the task serves the calls queued behind).
+                    _expired.discard(task)
+            # 5. count and log
             duration = time.perf_counter_ns() - started
             if failure is None:
                 ep.stats.finished(duration, 0, "")
@@ -421,7 +459,14 @@ class Handler(Generic[P]):
             else:
                 ep.stats.finished(duration, failure.code, failure.message)
                 _log_failure(spec, failure, duration)
-            await settle(ep, msg, failure, body)
+            # 6. settle
+            if settle is not None:
+                await settle(ep, msg, failure, body)
+            elif msg.reply:
+                if failure is None:
+                    await self._send(msg.reply, body, None)
+                else:
+                    await self._send_error(msg, failure)
             if tracing is not None:
                 if failure is None:
                     tracing.finish(span, 0)
@@ -431,61 +476,7 @@ class Handler(Generic[P]):
             if tracing is not None:
                 tracing.end(span, token)
 
-    async def _invoke(
-        self,
-        ep: Endpoint,
-        values: tuple[Any, ...],
-        loop: asyncio.AbstractEventLoop,
-        deadline: float,
-    ) -> Any:
-        """Run the implementation, cancelled when the deadline passes."""
-        task = asyncio.current_task()
-        assert task is not None and self._deadlines is not None
-        self._deadlines.watch(task, deadline, _expire, task)
-        try:
-            if ep.spec.by_position:
-                return await ep.impl(*values)
-            return await codec.call_with(ep.impl, values, ep.spec.params)
-        except asyncio.CancelledError:
-            if task not in _expired:
-                raise
-            _expired.discard(task)
-            uncancel = getattr(task, "uncancel", None)
-            if uncancel is not None:  # Python 3.11+: this cancellation is handled
-                uncancel()
-            raise Reply(504, "deadline exceeded", "DeadlineExceeded") from None
-        except ServiceError as exc:
-            raise service_reply(exc) from None
-        except Reply:
-            raise
-        except Exception as exc:
-            if loop.time() >= deadline:
-                # Out of time, e.g. a nested call that inherited this deadline timed
-                # out a tick before the sweeper got here: still a deadline, not a bug.
-                raise Reply(504, "deadline exceeded", "DeadlineExceeded") from None
-            raise Reply(500, "internal error", "InternalError", cause=exc) from None
-        finally:
-            self._deadlines.forget(task)
-            # An implementation may swallow the cancellation: never let the mark
-            # outlive this call (the task goes on to serve the calls queued behind).
-            _expired.discard(task)
-
     # -- core NATS transport: settle -----------------------------------------
-
-    async def _reply(
-        self,
-        ep: Endpoint,
-        msg: nats.aio.msg.Msg,
-        failure: Reply | None,
-        body: bytes,
-    ) -> None:
-        """Answer on the reply subject, when the message has one."""
-        if not msg.reply:
-            return
-        if failure is not None:
-            await self._send_error(msg, failure)
-        else:
-            await self._send(msg.reply, body, None)
 
     async def _send_error(self, msg: nats.aio.msg.Msg, reply: Reply) -> None:
         await self._send(msg.reply, reply.body(), reply.headers())
@@ -498,6 +489,10 @@ class Handler(Generic[P]):
         except nats.errors.Error as exc:
             log.warning("%s: reply not sent: %s", self.spec.name, exc)
 
+
+#: The clock of deadlines, here and in the client: what asyncio's loop.time()
+#: reads, and the clock (CLOCK_MONOTONIC) uvloop's is built on.
+_now = time.monotonic
 
 #: Tasks whose call outlived its deadline and were cancelled for it.
 _expired: set[asyncio.Task[Any]] = set()
