@@ -70,7 +70,13 @@ class Served:
     """One ``python -m autonats.cli serve <target>`` process."""
 
     def __init__(
-        self, target: str, url: str, prefix: str, log: Path, env: dict[str, str]
+        self,
+        target: str,
+        url: str,
+        prefix: str,
+        log: Path,
+        env: dict[str, str],
+        args: tuple[str, ...] = (),
     ) -> None:
         full_env = dict(os.environ)
         full_env.update(env)
@@ -90,6 +96,7 @@ class Served:
                     *(["--server", url] if url else []),  # "": an embedded one
                     "--prefix",
                     prefix,
+                    *args,
                 ],
                 cwd=FAULTS,
                 env=full_env,
@@ -140,12 +147,13 @@ Spawn = Callable[..., Served]
 
 @pytest.fixture
 def spawn(prefix: str, tmp_path: Path) -> Iterator[Spawn]:
-    """``spawn(target, url, **env)`` starts ``autonats serve``; all are killed after the test."""
+    """``spawn(target, url, *args, **env)`` starts ``autonats serve`` (``args``:
+    more of its options); all are killed after the test."""
     started: list[Served] = []
 
-    def start(target: str, url: str, **env: str) -> Served:
+    def start(target: str, url: str, *args: str, **env: str) -> Served:
         log = tmp_path / f"serve{len(started)}.log"
-        served = Served(target, url, prefix, log, env)
+        served = Served(target, url, prefix, log, env, args)
         started.append(served)
         return served
 

@@ -259,7 +259,9 @@ class Client:
         remaining = deadline - asyncio.get_running_loop().time()
         try:
             if spec.name not in self._durable_checked:
-                await durable.check_stream(js, self.spec, self.prefix, spec)
+                await durable.check_stream(
+                    self.nc, self.spec, self.prefix, spec, remaining
+                )
                 self._durable_checked.add(spec.name)
             await durable.publish(js, subject, payload, headers, remaining)
         except nats.errors.Error as exc:
