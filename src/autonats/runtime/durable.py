@@ -119,8 +119,11 @@ _PLACEMENT_ERRORS = {
     10023,  # insufficient resources
     10074,  # replicas > 1 not supported in non-clustered mode
 }
-#: What JetStream says while it cannot answer: retried within the deadline.
-_UNAVAILABLE = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError)
+#: JetStream's 503s that mean "not here at all", not "busy electing".
+_NOT_ENABLED = {
+    10039,  # jetstream not enabled for account
+    10076,  # jetstream not enabled
+}
 
 
 def stream_name(prefix: str, service: str) -> str:
@@ -424,7 +427,15 @@ async def _retry(
         except nats.js.errors.APIError as exc:
             if exc.err_code in _PLACEMENT_ERRORS:
                 raise AutonatsError(_placement(nc, what, replicas, exc)) from None
-            if not isinstance(exc, _UNAVAILABLE):
+            # nats-py reports "no responders" (no server has JetStream) as a
+            # 503 without an error code; a JetStream that is electing answers
+            # with one (10008).
+            if exc.err_code in _NOT_ENABLED or (
+                isinstance(exc, nats.js.errors.ServiceUnavailableError)
+                and exc.err_code is None
+            ):
+                raise AutonatsError(_NO_JETSTREAM) from None
+            if not isinstance(exc, nats.js.errors.ServiceUnavailableError):
                 raise
             reason = exc.description or "unavailable"
         except nats.errors.TimeoutError:

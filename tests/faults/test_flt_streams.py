@@ -1,5 +1,5 @@
-"""Durable streams on one JetStream server: the replicas rule there, the
-dead-letter stream's limits, and ``autonats dead ls/replay``."""
+"""Durable streams on one server: the replicas rule there, no JetStream at all,
+the dead-letter stream's limits, and ``autonats dead ls/replay``."""
 
 from __future__ import annotations
 
@@ -114,6 +114,26 @@ async def test_serve_with_three_replicas_on_a_single_server_exits_with_one_line(
     assert errors[0].startswith("autonats: cannot serve flt-jobs: creating stream")
     assert "with 3 replicas failed" in errors[0]
     assert "Traceback" not in served.output
+
+
+async def test_without_jetstream_handlers_and_clients_fail_at_once(
+    prefix: str,
+) -> None:
+    with NatsServer() as plain:
+        conn = await nats.connect(plain.url, max_reconnect_attempts=1)
+        try:
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            handler = FltJobsHandler(conn, Jobs(), prefix=prefix)
+            with pytest.raises(autonats.AutonatsError, match="need JetStream"):
+                await handler.run()
+            with pytest.raises(autonats.AutonatsError, match="need JetStream"):
+                await FltJobsClient(conn, prefix=prefix).job(1)
+            assert (
+                loop.time() - began < 3
+            )  # no retrying for a JetStream that is not there
+        finally:
+            await conn.close()
 
 
 # -- dead letters ------------------------------------------------------------------
