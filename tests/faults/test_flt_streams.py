@@ -283,6 +283,18 @@ async def test_dead_letters_are_listed_and_replayed(
         assert again["body"]["n"] == 3
         assert again["seq"] > letters[2]["seq"]
 
+    # No stream takes the call's subject any more: said, and the letter stays.
+    await js.delete_stream(durable.stream_name(prefix, SERVICE))
+    assert await cli("dead", "replay", SERVICE, str(again["seq"]), *common) == 1
+    captured = capsys.readouterr()
+    assert "replayed 0 dead letters" in captured.out
+    assert captured.err == (
+        f"autonats: dead letter {again['seq']}: no stream takes "
+        f"{prefix}.{SERVICE}.job (is the method still durable, and its handler "
+        "started?)\n"
+    )
+    assert await dead_letters() == 1
+
 
 async def test_dead_commands_say_what_is_wrong(
     server: NatsServer, prefix: str, capsys: pytest.CaptureFixture[str]

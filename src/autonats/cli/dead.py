@@ -385,6 +385,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
     async def work(nc: Any) -> tuple[str, list[DeadLetter]]:
         import nats.errors
+        import nats.js.errors
 
         stream, _, letters = await _read(nc, args, 0)
         js = nc.jetstream(timeout=args.timeout)
@@ -402,6 +403,12 @@ def run_replay(args: argparse.Namespace) -> int:
                     letter.body,
                     headers=replay_headers(letter, stream),
                 )
+            except nats.js.errors.NoStreamResponseError:
+                failures.append(
+                    f"dead letter {letter.seq}: no stream takes {letter.subject} "
+                    "(is the method still durable, and its handler started?)"
+                )
+                continue
             except nats.errors.Error as exc:
                 failures.append(
                     f"dead letter {letter.seq} ({letter.subject}): not stored: "

@@ -299,7 +299,7 @@ class Streams:
             "s" if replicas > 1 else "",
             servers,
             "s" if servers > 1 else "",
-            "" if replicas > 1 else ", so no copy of a call survives losing it",
+            "" if replicas > 1 else ", so each stored call is on one server only",
         )
         return replicas
 
@@ -486,6 +486,15 @@ async def check_stream(
     want = _work_config(spec, prefix, default_replicas(nc))
     deadline = asyncio.get_running_loop().time() + timeout
     info = await _stream_info_or_create(nc, want, deadline)
+    if info is None:
+        log.info(
+            "created stream %s with %d replica(s) for the calls of %s, to wait "
+            "for a handler (the JetStream connected to has %d server(s))",
+            want.name,
+            want.num_replicas,
+            spec.name,
+            jetstream_servers(nc),
+        )
     subject = method.subject(prefix)
     if info is not None and subject not in (info.config.subjects or []):
         raise ProtocolError(
