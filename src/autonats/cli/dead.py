@@ -24,20 +24,9 @@ from autonats.cli._common import CommandError
 from autonats.cli.inspect import _command, _print_json, _table, _with_connection
 from autonats.contract import wire
 
-__all__ = ["DEAD_HEADERS", "DeadLetter", "add_parser", "replay_headers"]
+__all__ = ["DeadLetter", "add_parser"]
 
 T = TypeVar("T")
-
-#: Headers the handler adds when it dead-letters a call; a replay drops them.
-DEAD_HEADERS = frozenset(
-    {
-        "Autonats-Error-Code",
-        "Autonats-Error",
-        "Autonats-Deliveries",
-        "Autonats-Subject",
-        "Nats-Msg-Id",
-    }
-)
 
 _LS_LIMIT = 100
 
@@ -179,16 +168,6 @@ class DeadLetter:
             "body": body,
             "headers": self.headers,
         }
-
-
-def replay_headers(letter: DeadLetter, dead_stream: str) -> dict[str, str]:
-    """The headers a replay of ``letter`` is published with: the original ones,
-    the call id as ``Autonats-Msg-Id``, and a de-duplication id of its own."""
-    headers = {k: v for k, v in letter.headers.items() if k not in DEAD_HEADERS}
-    if letter.id:
-        headers["Autonats-Msg-Id"] = letter.id
-    headers["Nats-Msg-Id"] = f"replay:{dead_stream}:{letter.seq}"
-    return headers
 
 
 # -- reading ---------------------------------------------------------------------
@@ -386,6 +365,7 @@ def run_replay(args: argparse.Namespace) -> int:
     async def work(nc: Any) -> tuple[str, list[DeadLetter]]:
         import nats.errors
         import nats.js.errors
+        from autonats.runtime import durable
 
         stream, _, letters = await _read(nc, args, 0)
         js = nc.jetstream(timeout=args.timeout)
@@ -401,7 +381,7 @@ def run_replay(args: argparse.Namespace) -> int:
                 await js.publish(
                     letter.subject,
                     letter.body,
-                    headers=replay_headers(letter, stream),
+                    headers=durable.replay_headers(letter.headers, stream, letter.seq),
                 )
             except nats.js.errors.NoStreamResponseError:
                 failures.append(

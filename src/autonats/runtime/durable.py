@@ -42,7 +42,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -60,12 +60,14 @@ from autonats.runtime.reply import Reply
 __all__ = [
     "API_PATIENCE",
     "BACKOFF",
+    "DEAD_LETTER_HEADERS",
     "DEAD_LETTER_MAX_AGE",
     "DEAD_LETTER_MAX_BYTES",
     "MAX_DELIVER",
     "MAX_REPLICAS",
     "MSG_ID_HEADER",
     "ORIGINAL_ID_HEADER",
+    "SUBJECT_HEADER",
     "DurableConsumer",
     "StreamOptions",
     "Streams",
@@ -76,6 +78,7 @@ __all__ = [
     "default_replicas",
     "jetstream_servers",
     "publish",
+    "replay_headers",
     "stream_name",
 ]
 
@@ -90,6 +93,13 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 ORIGINAL_ID_HEADER = "Autonats-Msg-Id"
 #: Where the call was published (on a dead letter: where a replay sends it).
 SUBJECT_HEADER = "Autonats-Subject"
+#: What a dead letter adds to the call's headers (and ``Nats-Msg-Id``, its own).
+DEAD_LETTER_HEADERS = (
+    "Autonats-Error-Code",
+    "Autonats-Error",
+    "Autonats-Deliveries",
+    SUBJECT_HEADER,
+)
 #: Deliveries of one call before it goes to the dead-letter stream.
 MAX_DELIVER = 5
 #: Delay before the first redelivery of a failed call, in seconds; doubles each time.
@@ -555,6 +565,22 @@ async def publish(
         pause = min(pause * 2, _RETRY_MAX)
 
 
+def replay_headers(
+    headers: Mapping[str, str], dead_stream: str, seq: int
+) -> dict[str, str]:
+    """The headers to publish dead letter ``seq`` of ``dead_stream`` again with:
+    its own without the dead-letter ones, the call's id kept in
+    ``Autonats-Msg-Id``, and a ``Nats-Msg-Id`` of the replay (replaying the
+    same letter twice within the de-duplication window stores it once)."""
+    sent = {
+        k: v
+        for k, v in headers.items()
+        if k not in DEAD_LETTER_HEADERS and k != MSG_ID_HEADER
+    }
+    sent[MSG_ID_HEADER] = f"replay:{dead_stream}:{seq}"
+    return sent
+
+
 class DurableConsumer:
     """Pulls one durable method's calls for a handler, within its concurrency,
     and settles each served call (:meth:`settle`)."""
@@ -683,12 +709,16 @@ class DurableConsumer:
         spec = self.endpoint.spec
         headers = dict(msg.headers or {})
         headers.update(
-            {
-                "Autonats-Error-Code": str(failure.code),
-                "Autonats-Error": " ".join(failure.message.split())[:512],
-                "Autonats-Deliveries": str(deliveries),
-                SUBJECT_HEADER: msg.subject,
-            }
+            zip(
+                DEAD_LETTER_HEADERS,
+                (
+                    str(failure.code),
+                    " ".join(failure.message.split())[:512],
+                    str(deliveries),
+                    msg.subject,
+                ),
+                strict=True,
+            )
         )
         # The call's id moves to Autonats-Msg-Id (a replayed call has it there
         # already); Nats-Msg-Id becomes the stored message's own identity, so a
