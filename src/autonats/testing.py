@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 __all__ = ["NatsCluster", "NatsServer", "find_nats_server"]
 
@@ -73,6 +78,8 @@ class NatsServer:
         self.startup_timeout = startup_timeout
         self.port = 0
         self.cluster_port = 0
+        #: The HTTP monitoring port, when ``args`` asked for one (``-m -1``).
+        self.monitor_port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -145,6 +152,7 @@ class NatsServer:
             if ports.get("nats") and (not self.cluster_name or ports.get("cluster")):
                 self.port = ports["nats"]
                 self.cluster_port = ports.get("cluster", 0)
+                self.monitor_port = ports.get("monitoring", 0)
                 return self
             time.sleep(0.02)
         self.stop()
@@ -191,6 +199,14 @@ class NatsCluster:
     """``size`` nats-server processes routed into one cluster, on loopback.
 
     ``servers`` are the nodes; ``urls`` is the list a client should be given.
+
+    ``jetstream=True`` makes a JetStream cluster: every node has a
+    ``server_name``, its own store folder and routes to every node (JetStream
+    clustering needs them all from the start), and :meth:`start` returns once
+    the JetStream meta group has a leader that every node follows. Nodes
+    serve HTTP monitoring on a free port, which :meth:`stream_leader` reads.
+    Kill a node with ``cluster.servers[i].stop(kill=True)`` (``kill -9``);
+    ``start()`` brings it back with its data.
     """
 
     def __init__(
@@ -199,8 +215,14 @@ class NatsCluster:
         if size < 1:
             raise ValueError("a cluster needs at least one server")
         self.name = name
+        self.jetstream = jetstream
         self.servers = [
-            NatsServer(jetstream=jetstream, name=f"{name}-{i}", cluster=name)
+            NatsServer(
+                jetstream=jetstream,
+                name=f"{name}-{i}",
+                cluster=name,
+                args=["-m", "-1"],
+            )
             for i in range(size)
         ]
 
@@ -210,7 +232,10 @@ class NatsCluster:
         return [s.url for s in self.servers]
 
     def start(self) -> NatsCluster:
-        """Start every node, each routed to the first, and wait until routes are up."""
+        """Start every node and wait until they form one cluster (and, with
+        JetStream, one meta group)."""
+        if self.jetstream:
+            return self._start_jetstream()
         first = self.servers[0].start()
         for server in self.servers[1:]:
             server.routes = [first.route_url]
@@ -233,6 +258,123 @@ class NatsCluster:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- JetStream clusters -----------------------------------------------------
+
+    def node(self, name: str) -> NatsServer:
+        """The node whose ``server_name`` is ``name``."""
+        for server in self.servers:
+            if server.name == name:
+                return server
+        raise KeyError(f"no node named {name!r} in cluster {self.name}")
+
+    def stream_leader(
+        self, stream: str, *, account: str = "$G", timeout: float = 20.0
+    ) -> NatsServer:
+        """The node leading ``stream`` now, as the running nodes' ``/jsz``
+        report it; waits (at most ``timeout`` s) while the stream elects one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for server in self.servers:
+                leader = _stream_leader(server, account, stream)
+                if leader:
+                    found = self.node(leader)
+                    if found.running:
+                        return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"stream {stream} has no leader on a running node after {timeout} s"
+                )
+            time.sleep(0.1)
+
+    def wait_jetstream(self, timeout: float = 30.0) -> None:
+        """Wait until every running node follows a JetStream meta leader."""
+        deadline = time.monotonic() + timeout
+        running = [s for s in self.servers if s.running]
+        while not all(_jetstream_ready(s, len(self.servers)) for s in running):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the JetStream meta group of {self.name} did not form "
+                    f"within {timeout} s"
+                )
+            time.sleep(0.1)
+
+    def _start_jetstream(self) -> NatsCluster:
+        # Routes to every node, known before the first starts: cluster ports are
+        # chosen here, below Linux's ephemeral range so that no outgoing
+        # connection holds one; a port taken meanwhile is chosen again.
+        for attempt in range(5):
+            if not self.servers[0].cluster_port:
+                for server, port in zip(
+                    self.servers, _free_ports(len(self.servers)), strict=True
+                ):
+                    server.cluster_port = port
+            routes = [s.route_url for s in self.servers]
+            try:
+                for server in self.servers:
+                    server.routes = routes
+                    server.start()
+            except RuntimeError as exc:
+                for server in self.servers:
+                    server.stop()
+                if "address already in use" not in str(exc) or attempt == 4:
+                    raise
+                for server in self.servers:
+                    server.cluster_port = 0
+                continue
+            self.wait_jetstream()
+            return self
+        raise AssertionError("unreachable")
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports free now on 127.0.0.1, from 20000-32000 (below the ephemeral range)."""
+    found: list[int] = []
+    while len(found) < count:
+        port = random.randint(20000, 32000)
+        if port in found:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+    return found
+
+
+def _monitor(server: NatsServer, path: str) -> dict[str, Any] | None:
+    """GET the node's monitoring endpoint ``path`` as JSON; None when it is down."""
+    if not server.running or not server.monitor_port:
+        return None
+    url = f"http://127.0.0.1:{server.monitor_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+    except urllib.error.HTTPError as exc:
+        data = json.loads(exc.read() or b"{}")  # /healthz answers 503 with JSON
+        return data
+    except (OSError, ValueError):
+        return None
+
+
+def _jetstream_ready(server: NatsServer, size: int) -> bool:
+    health = _monitor(server, "/healthz?js-enabled-only=true")
+    jsz = _monitor(server, "/jsz")
+    if not health or health.get("status") != "ok" or not jsz:
+        return False
+    meta = jsz.get("meta_cluster") or {}
+    return bool(meta.get("leader")) and meta.get("cluster_size") == size
+
+
+def _stream_leader(server: NatsServer, account: str, stream: str) -> str:
+    jsz = _monitor(server, f"/jsz?accounts=true&streams=true&acc={account}")
+    for detail in (jsz or {}).get("account_details") or []:
+        for found in detail.get("stream_detail") or []:
+            if found.get("name") == stream:
+                return str((found.get("cluster") or {}).get("leader") or "")
+    return ""
 
 
 def _read_ports(path: Path) -> dict[str, int]:

@@ -13,8 +13,8 @@ from typing import Any
 import nats.errors
 import pytest
 
-from conftest import Spawn, rss_mb, steady
 from flt_api_nats import FltWorkClient
+from flt_support import Spawn, rss_mb, steady
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

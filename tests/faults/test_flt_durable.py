@@ -19,8 +19,8 @@ import nats.js.errors
 import pytest
 from autonats.testing import NatsServer
 
-from conftest import Spawn, eventually, in_thread, read_lines
 from flt_api_nats import FltJobsClient
+from flt_support import Spawn, eventually, in_thread, read_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -128,8 +128,11 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
         for headers in dead.values():
             assert headers["Autonats-Error-Code"] == "500"
             assert headers["Autonats-Error"] == "internal error"
-            assert headers["Autonats-Deliveries"] == str(
-                autonats.runtime.durable.MAX_DELIVER
+            # One more when the killed handler had the last delivery in hand:
+            # JetStream delivers it again after the ack wait.
+            assert int(headers["Autonats-Deliveries"]) in (
+                autonats.runtime.durable.MAX_DELIVER,
+                autonats.runtime.durable.MAX_DELIVER + 1,
             )
         assert survivor.alive
         print(

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Ledger, Spawn, eventually, read_lines, steady
 from flt_api_nats import FltWorkClient, FltWorkHandler
 from flt_impl import Work
+from flt_support import Ledger, Spawn, eventually, read_lines, steady
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

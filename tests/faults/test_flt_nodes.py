@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from autonats.testing import NatsCluster, NatsServer
 
-from conftest import Ledger, Spawn, in_thread, steady
 from flt_api_nats import FltWorkClient
+from flt_support import Ledger, Spawn, in_thread, steady
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

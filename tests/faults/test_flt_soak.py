@@ -16,8 +16,8 @@ import autonats.runtime.durable
 import pytest
 from autonats.testing import NatsServer
 
-from conftest import Ledger, Spawn, in_thread, read_lines, rss_mb, steady
 from flt_api_nats import FltJobsClient, FltWorkClient
+from flt_support import Ledger, Spawn, in_thread, read_lines, rss_mb, steady
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

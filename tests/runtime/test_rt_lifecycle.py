@@ -61,7 +61,9 @@ async def test_a_handler_that_fails_to_start_undoes_what_it_did(
     with pytest.raises(autonats.AutonatsError) as info:
         await handler.run()
     message = str(info.value)
-    assert message.startswith(f"cannot serve mixed: subscribing {prefix}.mixed.stored")
+    assert message.startswith(
+        f"cannot serve mixed: setting up the durable calls of {prefix}.mixed.stored"
+    )
     assert "JetStream" in message
     assert not handler.running
     await hnc.flush()

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from autonats.cli._common import CommandError, positive_int
+from autonats.cli._common import CommandError, byte_size, duration, positive_int
 from autonats.errors import AutonatsError
 
 __all__ = ["add_parser", "run"]
@@ -75,6 +75,34 @@ def add_parser(commands: Any) -> None:
     )
     serve.add_argument(
         "--prefix", default="autonats", help="subject prefix (default: autonats)"
+    )
+    durable = serve.add_argument_group(
+        "durable methods (JetStream)",
+        "The service's two streams: durable calls and dead letters "
+        "(docs/operations.md).",
+    )
+    durable.add_argument(
+        "--replicas",
+        type=int,
+        choices=range(1, 6),
+        metavar="N",
+        help="replicas of the streams, 1 to 5 (default: 3 when the JetStream "
+        "connected to has 3 or more servers, else 1); raised on existing "
+        "streams, never lowered",
+    )
+    durable.add_argument(
+        "--dead-letter-max-age",
+        type=duration,
+        metavar="DURATION",
+        help="drop dead letters older than this, e.g. 12h, 7d "
+        "(default: 7d for a new stream)",
+    )
+    durable.add_argument(
+        "--dead-letter-max-bytes",
+        type=byte_size,
+        metavar="SIZE",
+        help="drop the oldest dead letters past this size, e.g. 64MiB, 1GB "
+        "(default: 256MiB for a new stream)",
     )
     serve.add_argument(
         "--metrics-port",
@@ -161,12 +189,16 @@ async def _serve(
         concurrency=args.concurrency,
         prefix=args.prefix,
         metadata=args.metadata,
+        replicas=args.replicas,
+        dead_letter_max_age=args.dead_letter_max_age,
+        dead_letter_max_bytes=args.dead_letter_max_bytes,
     )
     try:
         await handler.run()
-    except (AutonatsError, nats.errors.Error) as exc:
+    except (AutonatsError, OSError, asyncio.TimeoutError) as exc:
         await nc.close()
-        raise CommandError(f"cannot serve {handler.spec.name}: {exc}") from None
+        # run() says which service and which step failed.
+        raise CommandError(str(exc)) from None
     spec = handler.spec
     print(
         f"serving {spec.name} ({', '.join(spec.methods)}) on {url} "

@@ -24,6 +24,7 @@ __all__ = [
     "check_timeout",
     "consumer_name",
     "dead_letter_subject",
+    "dead_stream_name",
     "error_headers",
     "parse_timeout",
     "stream_name",
@@ -124,6 +125,11 @@ _NOT_A_NAME = re.compile(r"[^A-Za-z0-9_-]")
 def stream_name(prefix: str, service: str) -> str:
     """The JetStream stream of a service's durable calls, e.g. ``autonats_user``."""
     return _NOT_A_NAME.sub("_", f"{prefix}_{service}")
+
+
+def dead_stream_name(prefix: str, service: str) -> str:
+    """The stream of a service's dead letters, e.g. ``autonats_user_dead``."""
+    return f"{stream_name(prefix, service)}_dead"
 
 
 def consumer_name(service: str, method: str) -> str:

@@ -261,7 +261,9 @@ class Client:
         if js is None:
             js = self._js = self.nc.jetstream()
         if spec.name not in self._durable_checked:
-            await durable.check_stream(js, self.spec, self.prefix, spec)
+            await durable.check_stream(
+                self.nc, self.spec, self.prefix, spec, deadline - _now()
+            )
             self._durable_checked.add(spec.name)
         await durable.publish(js, subject, payload, headers, deadline - _now())
 

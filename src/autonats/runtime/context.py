@@ -24,8 +24,12 @@ class Call:
 
     @property
     def message_id(self) -> str:
-        """The id of a durable oneway call (the same on every redelivery), else ""."""
-        return self.headers.get("Nats-Msg-Id", "")
+        """The id of a durable oneway call, else "": the same on every
+        redelivery and on a replay of its dead letter (``Autonats-Msg-Id`` when
+        the call has one, else ``Nats-Msg-Id``)."""
+        return self.headers.get("Autonats-Msg-Id") or self.headers.get(
+            "Nats-Msg-Id", ""
+        )
 
 
 #: ``(service, method, deadline, headers)`` of the call being served: a tuple,

@@ -41,7 +41,7 @@ from autonats.observe.stats import EndpointStats, live_handlers
 from autonats.observe.tracing import Tracing, current_trace_id
 from autonats.runtime import deadlines, endpoint
 from autonats.runtime.context import _current
-from autonats.runtime.durable import DurableConsumer
+from autonats.runtime.durable import DurableConsumer, StreamOptions, Streams
 from autonats.runtime.endpoint import Endpoint
 from autonats.runtime.reply import Reply, overloaded, service_reply
 
@@ -71,6 +71,12 @@ class Handler(Generic[P]):
     up to :data:`ONEWAY_QUEUE_MESSAGES`). ``tracing`` (see
     :mod:`autonats.observe.tracing`) wraps every call in a server span.
     ``metadata`` is published in ``$SRV.INFO``.
+
+    Durable methods only: ``replicas`` of the service's JetStream streams
+    (default: 3 when the connected JetStream has 3 or more servers, else 1),
+    ``dead_letter_max_age`` (seconds) and ``dead_letter_max_bytes`` bound the
+    dead-letter stream (default 7 days, 256 MiB); see
+    :class:`autonats.runtime.durable.StreamOptions`.
     """
 
     spec: ClassVar[ServiceSpec]
@@ -92,6 +98,9 @@ class Handler(Generic[P]):
         prefix: str = wire.DEFAULT_PREFIX,
         tracing: Tracing | None = None,
         metadata: Mapping[str, str] | None = None,
+        replicas: int | None = None,
+        dead_letter_max_age: float | None = None,
+        dead_letter_max_bytes: int | None = None,
     ) -> None:
         if concurrency is not None and (
             not isinstance(concurrency, int) or concurrency < 1
@@ -104,6 +113,9 @@ class Handler(Generic[P]):
         ):
             raise ValueError(f"queue_size must be an integer >= 0, not {queue_size!r}")
         wire.check_prefix(prefix)
+        stream_options = StreamOptions(
+            replicas, dead_letter_max_age, dead_letter_max_bytes
+        )
         if tracing is None and self.traced:
             tracing = tracing_.enabled()
         spec = self.spec
@@ -114,6 +126,7 @@ class Handler(Generic[P]):
         self.started: float | None = None  # time.time() of run()
         self._endpoints: dict[str, Endpoint] = {}
         self._consumers: dict[str, DurableConsumer] = {}
+        self._stream_options = stream_options
         for name, method in spec.methods.items():
             bound = getattr(impl, name, None)
             if bound is None or not callable(bound):
@@ -148,14 +161,16 @@ class Handler(Generic[P]):
             return
         spec = self.spec
         self._deadlines = deadlines.for_loop(asyncio.get_running_loop())
+        streams = Streams(self.nc, spec, self.prefix, self._stream_options)
         step = "starting"
         try:
             for ep in self._endpoints.values():
                 subject = ep.spec.subject(self.prefix)
                 step = f"subscribing {subject}"
                 if ep.spec.durable:
+                    step = f"setting up the durable calls of {subject} (JetStream)"
                     consumer = DurableConsumer(
-                        self.nc, spec, self.prefix, ep, self._serve_stored, self._spawn
+                        streams, ep, self._serve_stored, self._spawn
                     )
                     self._consumers[ep.spec.name] = consumer
                     await consumer.start()
