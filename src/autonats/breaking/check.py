@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import msgspec
 from autonats.breaking.rules import RULES
 from autonats.codegen.describe import (
     KIND_NAMES,
@@ -591,7 +592,7 @@ class _Checker:
                     "ENUM_MEMBER_REMOVED",
                     n.file or owner.file,
                     n.line or owner.line,
-                    f"{n.name} lost {_member(m, o)}",
+                    f"{self.show(n, self.new)} lost {_member(m, o)}",
                     owner.path,
                     nested=True,
                 )
@@ -602,7 +603,7 @@ class _Checker:
                         "ENUM_MEMBER_ADDED",
                         n.file or owner.file,
                         m.line or n.line or owner.line,
-                        f"{n.name} gained {_member(m, n)}, which clients of "
+                        f"{self.show(n, self.new)} gained {_member(m, n)}, which clients of "
                         "the previous version reject",
                         owner.path,
                         nested=True,
@@ -843,7 +844,10 @@ def _members(t: Type, contract: Contract) -> list[Type]:
         for m in t.members:
             families.setdefault(_value_family(m.value), []).append(m)
         if len(families) > 1:
-            return [replace(t, members=tuple(ms)) for ms in families.values()]
+            return [
+                msgspec.structs.replace(t, members=tuple(ms))
+                for ms in families.values()
+            ]
     return [t]
 
 
