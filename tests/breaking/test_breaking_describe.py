@@ -3,6 +3,7 @@ versions of one interface (with same-named siblings) in one process."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -103,8 +104,10 @@ def test_two_versions_with_same_named_siblings_load_in_one_process(
     source = "from models import Item\n\n\n" + svc(
         "async def f(self, item: Item) -> None: ..."
     )
+    had_models = "models" in sys.modules
+    examples_models = importlib.import_module("models")
+    assert examples_models.__file__ == str(EXAMPLES / "models.py")
     before = set(sys.modules)
-    examples_models = sys.modules.get("models")
     old = load(
         write(
             tmp_path / "old",
@@ -120,9 +123,13 @@ def test_two_versions_with_same_named_siblings_load_in_one_process(
         )
     )
     assert [f.rule for f in check(old, new)] == ["FIELD_REMOVED"]
-    assert set(sys.modules) - before == set()
-    assert sys.modules.get("models") is examples_models
-    assert str(tmp_path / "old") not in sys.path
+    try:
+        assert set(sys.modules) - before == set()
+        assert sys.modules["models"] is examples_models
+        assert str(tmp_path / "old") not in sys.path
+    finally:
+        if not had_models:
+            del sys.modules["models"]
 
 
 def test_an_interface_inside_a_package(tmp_path: Path) -> None:

@@ -85,3 +85,24 @@ def test_description_round_trips_through_json(tmp_path: Path) -> None:
     contract = both(tmp_path, "x", V1, V2)
     again = msgspec.json.decode(msgspec.json.encode(contract), type=Contract)
     assert again == contract
+
+
+def test_retiring_one_version_while_adding_another(tmp_path: Path) -> None:
+    v3 = V2.replace('"2.0.0"', '"3.0.0"').replace("SvcV2", "SvcV3")
+    old = both(tmp_path, "old", V1, V2)
+    new = both(tmp_path, "new", V2, v3)
+    assert [f.rule for f in check(old, new)] == ["MAJOR_VERSION_REMOVED"]
+
+
+def test_two_old_versions_moving_to_one_new(tmp_path: Path) -> None:
+    """The latest old version is the one that moved; the other was retired."""
+    v3 = V2.replace('"2.0.0"', '"3.0.0"').replace("SvcV2", "SvcV3")
+    old = both(tmp_path, "old", V1, V2)
+    new = both(tmp_path, "new", v3)
+    findings = check(old, new)
+    assert sorted(f.rule for f in findings) == [
+        "MAJOR_VERSION_CHANGED",
+        "MAJOR_VERSION_REMOVED",
+    ]
+    moved = next(f for f in findings if f.rule == "MAJOR_VERSION_CHANGED")
+    assert "from version 2.0.0 to 3.0.0" in moved.message

@@ -227,10 +227,13 @@ class _Checker:
         old = {(s.name, s.major): s for s in self.old.services}
         new = {(s.name, s.major): s for s in self.new.services}
         pairs = [(old[k], new[k]) for k in old if k in new]
+        kept = {name for name, _ in old if (name, _) in new}
         left = [s for k, s in old.items() if k not in new]
         free = [s for k, s in new.items() if k not in old]
-        for o in list(left):
-            # The same service under another major version: the version moved.
+        for o in sorted(left, key=lambda s: -s.major):
+            if o.name in kept:
+                continue  # another major version stays: this one was retired
+            # The same service under another major version only: it moved.
             bumped = [n for n in free if n.name == o.name]
             if bumped:
                 later = [n for n in bumped if n.major > o.major]

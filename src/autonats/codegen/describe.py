@@ -250,10 +250,10 @@ def load(path: str | Path) -> Contract:
     """Describe the interface file at ``path``.
 
     The file and the modules beside it (its siblings, its packages) are
-    imported afresh and removed from ``sys.modules`` afterwards, with any
-    module of the same name imported before put back: two versions of one
-    interface, each importing its own ``models``, can be loaded one after the
-    other in one process. Raises :class:`~autonats.DeclarationError` when the
+    imported from its folder: modules of the same names imported from
+    elsewhere are set aside meanwhile, and what the load imported is removed
+    from ``sys.modules`` afterwards. So two versions of one interface, each
+    importing its own ``models``, load one after the other in one process. Raises :class:`~autonats.DeclarationError` when the
     declarations are wrong.
     """
     with _isolated(import_root(Path(path))):
@@ -274,16 +274,22 @@ def _local_names(root: Path) -> set[str]:
 def _isolated(root: Path) -> Iterator[None]:
     local = _local_names(root)
 
-    def is_local(name: str, module: Any) -> bool:
+    def under_root(module: Any) -> bool:
         file = getattr(module, "__file__", None)
-        if name.partition(".")[0] in local:
-            return True
         return isinstance(file, str) and Path(file).resolve().is_relative_to(root)
+
+    def is_local(name: str, module: Any) -> bool:
+        return name.partition(".")[0] in local or under_root(module)
+
+    def shadowed(name: str, module: Any) -> bool:
+        # A module of a name the folder provides, imported from elsewhere (the
+        # other version's folder): this load must import the folder's own.
+        return name.partition(".")[0] in local and not under_root(module)
 
     saved_path = list(sys.path)
     saved = dict(sys.modules)
     for name, module in saved.items():
-        if is_local(name, module):
+        if shadowed(name, module):
             del sys.modules[name]
     sys.path[:] = [str(root), *(p for p in saved_path if p != str(root))]
     importlib.invalidate_caches()
