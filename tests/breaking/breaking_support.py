@@ -14,7 +14,9 @@ HEAD = """\
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import enum
+import typing
 import uuid
 from typing import Annotated, Literal, NamedTuple, Protocol, TypedDict
 

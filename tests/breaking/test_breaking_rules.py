@@ -153,6 +153,18 @@ BREAKING = [
         'svc.f: parameter "x" changed type from float to int',
     ),
     Case(
+        "param_any_to_int",
+        svc("async def f(self, x: typing.Any) -> None: ..."),
+        svc("async def f(self, x: int) -> None: ..."),
+        ("PARAM_TYPE_CHANGED",),
+    ),
+    Case(
+        "result_to_any",
+        svc("async def f(self) -> int: ..."),
+        svc("async def f(self) -> typing.Any: ..."),
+        ("RESULT_TYPE_CHANGED",),
+    ),
+    Case(
         "param_str_to_int",
         svc("async def f(self, x: str) -> None: ..."),
         svc("async def f(self, x: int) -> None: ..."),
@@ -358,7 +370,7 @@ BREAKING = [
         "class Item(msgspec.Struct):\n    a: int\n    b: str  # <-\n\n\n"
         + svc("async def f(self, item: Item) -> None: ..."),
         ("FIELD_DEFAULT_REMOVED",),
-        "field Item.b lost its default",
+        "field Item.b is now required",
     ),
     Case(
         "result_field_made_optional_in_typeddict",
@@ -380,6 +392,25 @@ BREAKING = [
         ("FIELD_ADDED_TO_CLOSED_TYPE",),
     ),
     Case(
+        "field_added_to_closed_pydantic_model",
+        "import pydantic\n\n\nclass P(pydantic.BaseModel):\n"
+        "    model_config = pydantic.ConfigDict(extra='forbid')\n    a: int\n\n\n"
+        + svc("async def f(self) -> P: ..."),
+        "import pydantic\n\n\nclass P(pydantic.BaseModel):\n"
+        "    model_config = pydantic.ConfigDict(extra='forbid')\n    a: int\n"
+        "    b: int = 0  # <-\n\n\n" + svc("async def f(self) -> P: ..."),
+        ("FIELD_ADDED_TO_CLOSED_TYPE",),
+    ),
+    Case(
+        "result_field_no_longer_omittable",
+        "class Stats(TypedDict, total=False):\n    users: int\n\n\n"
+        + svc("async def f(self) -> Stats: ..."),
+        "class Stats(TypedDict):\n    users: int  # <-\n\n\n"
+        + svc("async def f(self) -> Stats: ..."),
+        ("FIELD_DEFAULT_REMOVED",),
+        "svc.f (result): field Stats.users is now required",
+    ),
+    Case(
         "pydantic_field_removed",
         "import pydantic\n\n\nclass P(pydantic.BaseModel):\n    a: int\n    b: str = ''\n\n\n"
         + svc("async def f(self, p: P) -> P: ..."),
@@ -396,6 +427,15 @@ BREAKING = [
         + svc("async def f(self, p: P) -> None: ..."),
         ("FIELD_TYPE_CHANGED",),
         "field P.y changed type from int to str",
+    ),
+    Case(
+        "namedtuple_field_default_removed",
+        "class P(NamedTuple):\n    x: int\n    y: int = 0\n\n\n"
+        + svc("async def f(self, p: P) -> None: ..."),
+        "class P(NamedTuple):\n    x: int\n    y: int  # <-\n\n\n"
+        + svc("async def f(self, p: P) -> None: ..."),
+        ("FIELD_DEFAULT_REMOVED",),
+        'svc.f (parameter "p"): field P.y is now required',
     ),
     Case(
         "recursive_type_field_removed",
@@ -606,6 +646,34 @@ COMPATIBLE = [
         + svc("async def f(self, p: P) -> P: ..."),
         "class P(NamedTuple):\n    lat: int\n    lon: int\n\n\n"
         + svc("async def f(self, p: P) -> P: ..."),
+        (),
+    ),
+    Case(
+        "namedtuple_grew_in_argument",
+        "class P(NamedTuple):\n    x: int\n\n\n"
+        + svc("async def f(self, p: P) -> None: ..."),
+        "class P(NamedTuple):\n    x: int\n    y: int = 0\n\n\n"
+        + svc("async def f(self, p: P) -> None: ..."),
+        (),
+    ),
+    Case(
+        "param_fixed_tuple_to_list",
+        svc("async def f(self, x: tuple[int, int]) -> None: ..."),
+        svc("async def f(self, x: list[float]) -> None: ..."),
+        (),
+    ),
+    Case(
+        "param_to_any_and_decimal_to_str",
+        svc("async def f(self, x: list[int], d: decimal.Decimal) -> None: ..."),
+        svc("async def f(self, x: typing.Any, d: str) -> None: ..."),
+        (),
+    ),
+    Case(
+        "struct_field_renamed_in_python_only",
+        "class Item(msgspec.Struct, rename={'a_b': 'ab'}):\n    a_b: int\n\n\n"
+        + svc("async def f(self, i: Item) -> Item: ..."),
+        "class Item(msgspec.Struct, rename={'c_d': 'ab'}):\n    c_d: int\n\n\n"
+        + svc("async def f(self, i: Item) -> Item: ..."),
         (),
     ),
     Case(

@@ -686,7 +686,7 @@ class _Checker:
                     "FIELD_DEFAULT_REMOVED",
                     owner.file,
                     line,
-                    f"field {name}.{nf.name} lost its default",
+                    f"field {name}.{nf.name} is now required",
                     path,
                     nested=True,
                 )
@@ -756,7 +756,7 @@ class _Checker:
                         "FIELD_DEFAULT_REMOVED",
                         field_owner.file,
                         field_owner.line,
-                        f"field {obj.name}.{ni.field.name} lost its default",
+                        f"field {obj.name}.{ni.field.name} is now required",
                         path,
                         nested=True,
                     )

@@ -211,7 +211,7 @@ def _report(findings: list[Any], args: argparse.Namespace) -> int:
             print(
                 f"::{level} file={_escape(_shown(f.file), True)},line={f.line},"
                 f"title={_escape(f.rule, True)}::"
-                f"{_escape(f.message + note + '. ' + RULES[f.rule].why, False)}"
+                f"{_escape(f'{f.message}{note}. {_sentence(RULES[f.rule].why)}', False)}"
             )
         else:
             print(f"{_shown(f.file)}:{f.line}: {f.rule}: {f.message}{note}")
@@ -236,6 +236,10 @@ def _shown(file: str) -> str:
         return os.path.relpath(file) if Path(file).is_relative_to(Path.cwd()) else file
     except ValueError:  # another drive (Windows)
         return file
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def _escape(text: str, property_: bool) -> str:
