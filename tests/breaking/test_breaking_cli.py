@@ -182,6 +182,8 @@ def test_except(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (status, out) == (0, "")
 
 
+GET_LINE = HEAD.count("\n") + 3  # HEAD, then the decorator, the class, get
+
 BAD_INPUT = [
     (("nope.py", "--against", "old/api.py"), "nope.py: no such file"),
     (("new/api.py", "--against", "old/api.txt"), "old/api.txt: not a Python file"),
@@ -190,10 +192,13 @@ BAD_INPUT = [
         ("new/api.py", "--against", "old/api.py", "--except", "NO_SUCH_RULE"),
         "unknown rule NO_SUCH_RULE for --except",
     ),
-    (("new/api.py", "--against", "broken/api.py"), "broken/api.py:14: syntax error"),
+    (
+        ("new/api.py", "--against", "broken/api.py"),
+        f"broken/api.py:{GET_LINE}: syntax error",
+    ),
     (
         ("new/api.py", "--against", "wrong/api.py"),
-        "wrong/api.py:14: method 'get' is not async",
+        f"wrong/api.py:{GET_LINE}: method 'get' is not async",
     ),
 ]
 

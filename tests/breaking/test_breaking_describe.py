@@ -147,3 +147,38 @@ def test_the_description_is_plain_json(tmp_path: Path) -> None:
     text = msgspec.json.encode(contract)
     assert msgspec.json.decode(text, type=Contract) == contract
     assert b'"type":"choice"' in text
+
+
+def test_a_method_inherited_from_another_file_points_there(tmp_path: Path) -> None:
+    base = (
+        "from typing import Protocol\n\n\nclass Base(Protocol):\n"
+        "    async def ping(self, n: int) -> int: ...\n"
+    )
+    source = "from base import Base\n\n\n" + svc(
+        "async def f(self) -> None: ...", extra=""
+    ).replace("class Svc(Protocol)", "class Svc(Base, Protocol)")
+    old = load(write(tmp_path / "old", source, base=base))
+    new = load(write(tmp_path / "new", source, base=base.replace("n: int", "n: str")))
+    (finding,) = check(old, new)
+    assert finding.rule == "PARAM_TYPE_CHANGED"
+    assert (finding.file, finding.line) == (str(tmp_path / "new" / "base.py"), 5)
+
+
+def test_docs_list_every_rule_as_the_code_does() -> None:
+    """docs/versioning.md's table of rules is RULES, row for row."""
+    from autonats.breaking import RULES
+
+    text = (ROOT / "docs" / "versioning.md").read_text(encoding="utf-8")
+    rows = [
+        [cell.strip().strip("`") for cell in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| `") and line.count("|") == 4
+    ]
+    table = [
+        row
+        for row in rows
+        if row[0] in RULES or row[1] in {"SUBJECT", "WIRE", "SOURCE"}
+    ]
+    assert [(r.id, r.category, r.why) for r in RULES.values()] == [
+        (row[0], row[1], row[2]) for row in table
+    ]

@@ -11,8 +11,11 @@ for every message that was valid under the previous version:
   feature that needs new handlers, like calling a new method.
 - **replies** (results, declared errors) carry what handlers choose, and
   during a rollout they travel from either version to either version, so
-  their types must accept each other's values: only fields with a default
-  may come or go... and not go either, since a removed field loses data.
+  their types must accept each other's values. Objects may still gain
+  fields that have a default.
+
+Removing anything is breaking wherever it is: whoever still sends it loses
+data, whoever still expects it fails.
 
 Types are compared as JSON (docs/protocol.md, section 8): ``list`` and
 ``set`` are the same array, a dataclass and a Struct the same object, an
@@ -227,7 +230,7 @@ class _Checker:
         old = {(s.name, s.major): s for s in self.old.services}
         new = {(s.name, s.major): s for s in self.new.services}
         pairs = [(old[k], new[k]) for k in old if k in new]
-        kept = {name for name, _ in old if (name, _) in new}
+        kept = {name for name, major in old if (name, major) in new}
         left = [s for k, s in old.items() if k not in new]
         free = [s for k, s in new.items() if k not in old]
         for o in sorted(left, key=lambda s: -s.major):
@@ -340,7 +343,7 @@ class _Checker:
                 added.remove(renamed)
                 self.emit(
                     "METHOD_RENAMED",
-                    n.file,
+                    renamed.file or n.file,
                     renamed.line,
                     f"method {n.name}.{om.name} was renamed to {n.name}.{renamed.name}",
                 )
@@ -365,23 +368,25 @@ class _Checker:
 
     def method(self, s: Service, o: Method, n: Method) -> None:
         self.use = _Use(s.name, f"{s.name}.{n.name}", method=n.name)
+        file = n.file or s.file
         if o.kind != n.kind:
             self.emit(
                 "METHOD_KIND_CHANGED",
-                s.file,
+                file,
                 n.line,
                 f"{s.name}.{n.name} changed from {_kind(o.kind)} to {_kind(n.kind)}",
             )
         self.params(s, o, n)
         if o.kind == n.kind:
             self.use = _Use(s.name, f"{s.name}.{n.name}", method=n.name, where="result")
-            owner = _Owner("RESULT_TYPE_CHANGED", "result", s.file, n.line)
+            owner = _Owner("RESULT_TYPE_CHANGED", "result", file, n.line)
             self.owned(o.returns, n.returns, REPLY, owner)
 
     # parameters
 
     def params(self, s: Service, o: Method, n: Method) -> None:
         head = f"{s.name}.{n.name}"
+        file = n.file or s.file
         old = {p.name: p for p in o.params}
         new = {p.name: p for p in n.params}
         renamed: dict[str, Param] = {}  # old name -> new parameter
@@ -404,59 +409,65 @@ class _Checker:
                     self.use = replace(self.use, parameter=moved.name)
                     self.emit(
                         "PARAM_RENAMED",
-                        s.file,
+                        file,
                         moved.line,
                         f'{head}: parameter "{op.name}" was renamed to "{moved.name}"',
                     )
                 else:
                     self.emit(
                         "PARAM_REMOVED",
-                        s.file,
+                        file,
                         n.line,
                         f'{head}: parameter "{op.name}" was removed',
                     )
                 continue
-            self.param(s, head, op, same)
+            self.param(file, head, op, same)
         for np_ in n.params:
             if np_.name in old or np_ in renamed.values() or not np_.required:
                 continue
             self.use = _Use(s.name, head, method=n.name, parameter=np_.name)
             self.emit(
                 "PARAM_REQUIRED_ADDED",
-                s.file,
+                file,
                 np_.line,
                 f'{head}: required parameter "{np_.name}" was added',
             )
-        self.moves(s, head, o, n, renamed)
+        self.moves(s, file, head, o, n, renamed)
 
-    def param(self, s: Service, head: str, o: Param, n: Param) -> None:
+    def param(self, file: str, head: str, o: Param, n: Param) -> None:
         if not o.required and n.required:
             self.emit(
                 "PARAM_DEFAULT_REMOVED",
-                s.file,
+                file,
                 n.line,
                 f'{head}: parameter "{n.name}" lost its default ({o.default})',
             )
         if o.kind != "keyword_only" and n.kind == "keyword_only":
             self.emit(
                 "PARAM_KIND_CHANGED",
-                s.file,
+                file,
                 n.line,
                 f'{head}: parameter "{n.name}" became keyword-only',
             )
         elif o.kind != "positional_only" and n.kind == "positional_only":
             self.emit(
                 "PARAM_KIND_CHANGED",
-                s.file,
+                file,
                 n.line,
                 f'{head}: parameter "{n.name}" became positional-only',
             )
         self.use = replace(self.use, where=f'parameter "{n.name}"')
-        owner = _Owner("PARAM_TYPE_CHANGED", f'parameter "{n.name}"', s.file, n.line)
+        owner = _Owner("PARAM_TYPE_CHANGED", f'parameter "{n.name}"', file, n.line)
         self.owned(o.type, n.type, REQUEST, owner)
 
     def moves(
-        self, s: Service, head: str, o: Method, n: Method, renamed: dict[str, Param]
+        self,
+        s: Service,
+        file: str,
+        head: str,
+        o: Method,
+        n: Method,
+        renamed: dict[str, Param],
     ) -> None:
         """PARAM_MOVED: a parameter callers may pass by position has another
         position, other than by earlier parameters being removed (calls that
@@ -475,7 +486,7 @@ class _Checker:
                 line = next(p.line for p in n.params if p.name == name)
                 self.emit(
                     "PARAM_MOVED",
-                    s.file,
+                    file,
                     line,
                     f'{head}: parameter "{name}" moved from position {index + 1} '
                     f"to {now + 1}",

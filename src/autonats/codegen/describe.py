@@ -177,6 +177,7 @@ class Method(msgspec.Struct, frozen=True, omit_defaults=True):
     returns: Type
     subject: str  # with the default prefix
     line: int = 0
+    file: str = ""  # where it is declared (a base Protocol may be elsewhere)
 
 
 class Error(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -344,7 +345,7 @@ class _Builder:
         )
 
     def method(self, cls: type, m: spec.MethodSpec, source: model.Method) -> Method:
-        line, param_lines = self._lines.of_method(cls, m.name)
+        file, line, param_lines = self._lines.of_method(cls, m.name)
         defaults = {p.name: p.default for p in source.params}
         params = tuple(
             Param(
@@ -364,6 +365,7 @@ class _Builder:
             returns=self.of(m.returns),
             subject=m.subject(wire.DEFAULT_PREFIX),
             line=line,
+            file=file,
         )
 
     def error(self, cls: Any) -> Error:
@@ -658,12 +660,13 @@ class _Lines:
                     return item.lineno
         return self.of_class(cls)[1]
 
-    def of_method(self, cls: type, name: str) -> tuple[int, dict[str, int]]:
-        """The line of method ``name`` and of each of its parameters."""
+    def of_method(self, cls: type, name: str) -> tuple[str, int, dict[str, int]]:
+        """The file and line of method ``name`` and the line of each of its
+        parameters, from the class of ``cls``'s MRO that defines it."""
         for klass in cls.__mro__:
             if name not in klass.__dict__:
                 continue
-            _, node = self._node(klass)
+            file, node = self._node(klass)
             for item in node.body if node is not None else ():
                 if (
                     isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
@@ -671,9 +674,9 @@ class _Lines:
                 ):
                     args = item.args
                     every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
-                    return item.lineno, {a.arg: a.lineno for a in every}
+                    return file, item.lineno, {a.arg: a.lineno for a in every}
             break
-        return self.of_class(cls)[1], {}
+        return (*self.of_class(cls), {})
 
 
 def _named(target: ast.expr, name: str) -> bool:
