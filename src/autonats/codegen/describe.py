@@ -254,21 +254,29 @@ def load(path: str | Path) -> Contract:
     imported from its folder: modules of the same names imported from
     elsewhere are set aside meanwhile, and what the load imported is removed
     from ``sys.modules`` afterwards. So two versions of one interface, each
-    importing its own ``models``, load one after the other in one process. Raises :class:`~autonats.DeclarationError` when the
-    declarations are wrong.
+    importing its own ``models``, load one after the other in one process.
+    Raises :class:`~autonats.DeclarationError` when the declarations are wrong.
     """
     with _isolated(import_root(Path(path))):
         return describe(parse(path))
 
 
 def _local_names(root: Path) -> set[str]:
-    """Top-level module names a file in ``root`` may import from ``root``."""
+    """Top-level modules and packages in ``root`` that its files may import.
+
+    Never the standard library's names nor autonats: both versions share
+    those with the process (a local ``json/`` folder must not make this
+    process import ``json`` again).
+    """
     names = set()
     with contextlib.suppress(OSError):
         for entry in root.iterdir():
-            if entry.suffix == ".py" or (entry.is_dir() and entry.name.isidentifier()):
-                names.add(entry.name.removesuffix(".py"))
-    return names
+            if entry.suffix == ".py":
+                names.add(entry.stem)
+            elif (entry / "__init__.py").is_file():
+                names.add(entry.name)
+    shared = {"autonats", *sys.stdlib_module_names, *sys.builtin_module_names}
+    return {n for n in names if n.isidentifier() and n not in shared}
 
 
 @contextlib.contextmanager
