@@ -328,3 +328,24 @@ def test_git_outside_a_repository(
     status, _, err = run(capsys, "svc/api.py", "--against", "git:main")
     assert status == 2
     assert "is not in a git repository" in err
+
+
+def test_git_interface_inside_a_package(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """src/shop/api.py imports shop.models: the whole src/ comes from the revision."""
+    git(here, "init", "-q")
+    package = here / "src" / "shop"
+    write(
+        package,
+        API.replace("from models import", "from shop.models import"),
+        models=MODELS,
+        __init__="",
+    )
+    (here / "README.md").write_text("not part of the archive\n", encoding="utf-8")
+    git(here, "add", "-A")
+    git(here, "commit", "-q", "-m", "v1")
+    (package / "models.py").write_text(MODELS.replace("b: str", "b: int"), "utf-8")
+    status, out, _ = run(capsys, "src/shop/api.py", "--against", "git:main")
+    assert status == 1
+    assert out.startswith("src/shop/models.py:6: FIELD_TYPE_CHANGED: ")

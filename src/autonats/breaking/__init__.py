@@ -7,7 +7,7 @@ incompatible change; :data:`RULES` says what each rule ID means.
 
 from __future__ import annotations
 
-from autonats.breaking.check import Finding, check
+from autonats.breaking.check import Finding, Use, check
 from autonats.breaking.rules import CATEGORIES, RULES, Rule
 
-__all__ = ["CATEGORIES", "RULES", "Finding", "Rule", "check"]
+__all__ = ["CATEGORIES", "RULES", "Finding", "Rule", "Use", "check"]

@@ -50,7 +50,7 @@ from autonats.codegen.describe import (
     Union_,
 )
 
-__all__ = ["Finding", "check", "show"]
+__all__ = ["Finding", "Use", "check", "show"]
 
 REQUEST = "request"
 REPLY = "reply"
