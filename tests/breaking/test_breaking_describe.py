@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 from pathlib import Path
 
 import msgspec
@@ -133,13 +134,28 @@ def test_two_versions_with_same_named_siblings_load_in_one_process(
 
 
 def test_an_interface_inside_a_package(tmp_path: Path) -> None:
+    """shop.api.api, while another module is imported as ``shop`` (as
+    examples/shop.py is in this test session)."""
     package = tmp_path / "shop" / "api"
     write(package, svc("async def f(self, x: int) -> None: ..."))
     (package / "__init__.py").write_text("", encoding="utf-8")
     (tmp_path / "shop" / "__init__.py").write_text("", encoding="utf-8")
-    contract = load(package / "api.py")
-    assert [s.name for s in contract.services] == ["svc"]
-    assert not any(name.startswith("shop") for name in sys.modules)
+    elsewhere = types.ModuleType("shop")
+    elsewhere.__file__ = str(EXAMPLES / "shop.py")
+    real = sys.modules.get("shop")
+    sys.modules["shop"] = elsewhere
+    try:
+        before = dict(sys.modules)
+        contract = load(package / "api.py")
+        assert [s.name for s in contract.services] == ["svc"]
+        assert contract.services[0].file == str(package / "api.py")
+        assert set(sys.modules) == set(before)
+        assert all(sys.modules[name] is module for name, module in before.items())
+    finally:
+        if real is None:
+            del sys.modules["shop"]
+        else:
+            sys.modules["shop"] = real
 
 
 def test_the_description_is_plain_json(tmp_path: Path) -> None:

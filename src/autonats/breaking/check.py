@@ -29,8 +29,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import msgspec
 from autonats.breaking.rules import RULES
+from autonats.breaking.types import (
+    REPLY,
+    REQUEST,
+    accepts,
+    constraint_change,
+    family,
+    looser,
+    member_text,
+    members,
+    show,
+    value_key,
+)
 from autonats.codegen.describe import (
     KIND_NAMES,
     Array,
@@ -38,7 +49,6 @@ from autonats.codegen.describe import (
     Contract,
     Dict,
     Field,
-    Member,
     Method,
     Object,
     Param,
@@ -47,13 +57,9 @@ from autonats.codegen.describe import (
     Service,
     Tuple,
     Type,
-    Union_,
 )
 
-__all__ = ["Finding", "Use", "check", "show"]
-
-REQUEST = "request"
-REPLY = "reply"
+__all__ = ["Finding", "Use", "check"]
 
 
 @dataclass(frozen=True)
@@ -507,7 +513,7 @@ class _Checker:
         self.walk(o, n, d, owner, reasons)
         if not reasons:
             return
-        before, after = self.show(o, self.old), self.show(n, self.new)
+        before, after = show(o, self.old), show(n, self.new)
         what = owner.label
         head = self.use.head
         if before == after:
@@ -522,28 +528,28 @@ class _Checker:
             self.emit(owner.rule, owner.file, owner.line, f"{head}: {text}")
 
     def walk(self, o: Type, n: Type, d: str, owner: _Owner, reasons: list[str]) -> None:
-        old_members = _members(o, self.old)
-        new_members = _members(n, self.new)
+        old_members = members(o, self.old)
+        new_members = members(n, self.new)
         if len(old_members) == len(new_members) == 1:
             om, nm = old_members[0], new_members[0]
-            if _family(om, self.old) == _family(nm, self.new):
+            if family(om, self.old) == family(nm, self.new):
                 self.pair(om, nm, d, owner, reasons)
-            elif not (_accepts(nm, om) and (d == REQUEST or _accepts(om, nm))):
+            elif not (accepts(nm, om) and (d == REQUEST or accepts(om, nm))):
                 reasons.append("")
             return
-        new_by = {_family(m, self.new): m for m in new_members}
-        old_by = {_family(m, self.old): m for m in old_members}
+        new_by = {family(m, self.new): m for m in new_members}
+        old_by = {family(m, self.old): m for m in old_members}
         for key, om in old_by.items():
             match = new_by.get(key)
             if match is not None:
                 self.pair(om, match, d, owner, reasons)
-            elif not any(_accepts(x, om) for x in new_members):
-                reasons.append(f"{self.show(om, self.old)} is no longer accepted")
+            elif not any(accepts(x, om) for x in new_members):
+                reasons.append(f"{show(om, self.old)} is no longer accepted")
         if d == REPLY:
             for key, nm in new_by.items():
-                if key not in old_by and not any(_accepts(x, nm) for x in old_members):
+                if key not in old_by and not any(accepts(x, nm) for x in old_members):
                     reasons.append(
-                        f"it may now be {self.show(nm, self.new)}, which clients of "
+                        f"it may now be {show(nm, self.new)}, which clients of "
                         "the previous version reject"
                     )
 
@@ -554,9 +560,7 @@ class _Checker:
         elif isinstance(o, Choice) and isinstance(n, Choice):
             self.choices(o, n, d, owner)
         elif isinstance(o, Scalar) and isinstance(n, Choice):
-            reasons.append(
-                f"only the values of {self.show(n, self.new)} are accepted now"
-            )
+            reasons.append(f"only the values of {show(n, self.new)} are accepted now")
         elif isinstance(o, Choice) and isinstance(n, Scalar):
             if n.format or n.constraints:
                 reasons.append("")
@@ -594,31 +598,31 @@ class _Checker:
             # Any string is a str: a parameter may drop a format (UUID -> str).
             if not (d == REQUEST and not n.format and not n.constraints):
                 reasons.append("")
-        elif not _looser(o.constraints, n.constraints, d):
-            reasons.append(_constraint_change(o.constraints, n.constraints))
+        elif not looser(o.constraints, n.constraints, d):
+            reasons.append(constraint_change(o.constraints, n.constraints))
 
     def choices(self, o: Choice, n: Choice, d: str, owner: _Owner) -> None:
-        new_values = {_key(m.value) for m in n.members}
-        old_values = {_key(m.value) for m in o.members}
+        new_values = {value_key(m.value) for m in n.members}
+        old_values = {value_key(m.value) for m in o.members}
         for m in o.members:
-            if _key(m.value) not in new_values:
+            if value_key(m.value) not in new_values:
                 self.emit(
                     "ENUM_MEMBER_REMOVED",
                     n.file or owner.file,
                     n.line or owner.line,
-                    f"{self.show(n, self.new)} lost {_member(m, o)}",
+                    f"{show(n, self.new)} lost {member_text(m, o)}",
                     owner.path,
                     nested=True,
                 )
         if d == REPLY:
             for m in n.members:
-                if _key(m.value) not in old_values:
+                if value_key(m.value) not in old_values:
                     self.emit(
                         "ENUM_MEMBER_ADDED",
                         n.file or owner.file,
                         m.line or n.line or owner.line,
-                        f"{self.show(n, self.new)} gained {_member(m, n)}, which clients of "
-                        "the previous version reject",
+                        f"{show(n, self.new)} gained {member_text(m, n)}, "
+                        "which clients of the previous version reject",
                         owner.path,
                         nested=True,
                     )
@@ -786,31 +790,6 @@ class _Checker:
         elif len(old) > len(new):
             reasons.append(f"it now has {len(new)} items instead of {len(old)}")
 
-    # messages
-
-    def show(self, t: Type, contract: Contract) -> str:
-        return show(t, contract)
-
-
-def show(t: Type, contract: Contract) -> str:
-    """``t`` as Python writes it: ``list[User] | None``."""
-    if isinstance(t, Scalar):
-        return t.name
-    if isinstance(t, Choice):
-        if t.name != "Literal":
-            return t.name
-        return f"Literal[{', '.join(repr(m.value) for m in t.members)}]"
-    if isinstance(t, Array):
-        item = show(t.item, contract)
-        return f"tuple[{item}, ...]" if t.name == "tuple" else f"{t.name}[{item}]"
-    if isinstance(t, Tuple):
-        return f"tuple[{', '.join(show(i, contract) for i in t.items)}]"
-    if isinstance(t, Dict):
-        return f"dict[{show(t.key, contract)}, {show(t.value, contract)}]"
-    if isinstance(t, Ref):
-        return contract.types[t.id].name
-    return " | ".join(show(m, contract) for m in t.members)
-
 
 # -- helpers -------------------------------------------------------------------
 
@@ -826,104 +805,3 @@ def _same_shape(o: Service, n: Service) -> bool:
 
 def _kind(kind: str) -> str:
     return KIND_NAMES.get(kind, kind)
-
-
-def _key(value: Any) -> tuple[str, Any]:
-    # True == 1 in Python; on the wire they differ.
-    return (type(value).__name__, value)
-
-
-def _member(m: Member, choice: Choice) -> str:
-    if choice.name == "Literal":
-        return f"value {m.value!r}"
-    return f"member {m.name} ({m.value!r})"
-
-
-def _value_family(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if value is None:
-        return "null"
-    return "str"
-
-
-def _members(t: Type, contract: Contract) -> list[Type]:
-    """The members of a union, with a Literal of mixed values split by JSON type."""
-    if isinstance(t, Union_):
-        return [m for member in t.members for m in _members(member, contract)]
-    if isinstance(t, Choice):
-        families: dict[str, list[Member]] = {}
-        for m in t.members:
-            families.setdefault(_value_family(m.value), []).append(m)
-        if len(families) > 1:
-            return [
-                msgspec.structs.replace(t, members=tuple(ms))
-                for ms in families.values()
-            ]
-    return [t]
-
-
-def _family(t: Type, contract: Contract) -> str:
-    """The JSON type of ``t``: msgspec allows one member of each per union
-    (tagged Structs apart), so members of two unions pair up by it."""
-    if isinstance(t, Scalar):
-        return t.kind
-    if isinstance(t, Choice):
-        return _value_family(t.members[0].value) if t.members else "str"
-    if isinstance(t, Array | Tuple):
-        return "array"
-    if isinstance(t, Ref):
-        obj = contract.types[t.id]
-        if obj.array_like:
-            return "array"
-        return "object" if obj.tag is None else f"object:{obj.tag!r}"
-    return "object"
-
-
-def _accepts(decoder: Type, value: Type) -> bool:
-    """Whether a decoder of ``decoder`` accepts values of another JSON type."""
-    if isinstance(decoder, Scalar) and decoder.kind == "any":
-        return True
-    is_int = (isinstance(value, Scalar) and value.kind == "int") or (
-        isinstance(value, Choice) and _family(value, _EMPTY) == "int"
-    )
-    # A float parameter accepts JSON integers.
-    return (
-        is_int
-        and isinstance(decoder, Scalar)
-        and decoder.kind == "float"
-        and not decoder.constraints
-    )
-
-
-_EMPTY = Contract(file="", services=(), types={})
-
-_LOWER = ("gt", "ge", "min_length")
-_UPPER = ("lt", "le", "max_length")
-
-
-def _looser(old: dict[str, Any], new: dict[str, Any], d: str) -> bool:
-    """Whether values within ``old``'s bounds stay within ``new``'s (and, for
-    replies, the other way round too)."""
-    if d == REPLY:
-        return old == new
-    for name, value in new.items():
-        before = old.get(name)
-        if before is None:
-            return False
-        if name in _LOWER and value > before:
-            return False
-        if name in _UPPER and value < before:
-            return False
-        if name not in _LOWER + _UPPER and value != before:
-            return False
-    return True
-
-
-def _constraint_change(old: dict[str, Any], new: dict[str, Any]) -> str:
-    def text(c: dict[str, Any]) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in sorted(c.items())) or "none"
-
-    return f"its constraints changed from {text(old)} to {text(new)}"
