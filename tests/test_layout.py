@@ -21,8 +21,18 @@ ALLOWED: dict[str, set[str]] = {
     "observe": {"base", "contract"},
     "runtime": {"base", "contract", "observe"},
     "codegen": {"base", "contract"},
-    "top": {"base", "contract", "observe", "runtime", "codegen", "cli", "top"},
-    "cli": {"base", "contract", "observe", "runtime", "codegen", "top"},
+    "breaking": {"base", "contract", "codegen"},
+    "top": {
+        "base",
+        "contract",
+        "observe",
+        "runtime",
+        "codegen",
+        "breaking",
+        "cli",
+        "top",
+    },
+    "cli": {"base", "contract", "observe", "runtime", "codegen", "breaking", "top"},
 }
 BASE = {"autonats.errors", "autonats._translate", "autonats._version"}
 
