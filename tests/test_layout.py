@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "autonats"
 
 #: Layer of each part of the package -> the parts it may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
-    "base": set(),  # errors, _translate, _version
+    "base": set(),  # errors, _translate, _denials, _version
     "contract": {"base"},
     "observe": {"base", "contract"},
     "runtime": {"base", "contract", "observe"},
@@ -24,7 +24,12 @@ ALLOWED: dict[str, set[str]] = {
     "top": {"base", "contract", "observe", "runtime", "codegen", "cli", "top"},
     "cli": {"base", "contract", "observe", "runtime", "codegen", "top"},
 }
-BASE = {"autonats.errors", "autonats._translate", "autonats._version"}
+BASE = {
+    "autonats.errors",
+    "autonats._translate",
+    "autonats._denials",
+    "autonats._version",
+}
 
 
 def module_name(path: Path) -> str:
