@@ -7,16 +7,14 @@ any NATS service and need none of its code.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import os
 import sys
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from autonats.cli._common import CommandError, positive_float
+from autonats.cli._connection import add_connection_flags, run_connected, settings
 from autonats.contract import wire
 
 if TYPE_CHECKING:
@@ -24,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "parse_call_args", "type_of_schema"]
 
-DEFAULT_URL = "nats://127.0.0.1:4222"
 T = TypeVar("T")
 
 
@@ -81,12 +78,7 @@ def _command(
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=help, description=description
     )
-    parser.add_argument(
-        "--server",
-        metavar="URL",
-        default=os.environ.get("NATS_URL") or DEFAULT_URL,
-        help=f"NATS server URL (default: $NATS_URL, else {DEFAULT_URL})",
-    )
+    add_connection_flags(parser)
     parser.add_argument(
         "--json", action="store_true", help="print machine-readable JSON"
     )
@@ -100,63 +92,14 @@ def _command(
     return parser
 
 
-# -- connection ----------------------------------------------------------------
-
-
-def _with_connection(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Connect to ``url``, run ``work(nc)``, close; every failure is a CommandError."""
-
-    async def main() -> T:
-        import nats
-        import nats.errors
-
-        failures: list[Exception] = []
-
-        async def record(exc: Exception) -> None:
-            failures.append(exc)  # nats-py would log each one with a traceback
-
-        try:
-            # max_reconnect_attempts=0 would mean "forever" to nats-py.
-            nc = await nats.connect(
-                url,
-                connect_timeout=2,
-                allow_reconnect=False,
-                max_reconnect_attempts=1,
-                reconnect_time_wait=0.1,
-                error_cb=record,
-            )
-        except (OSError, asyncio.TimeoutError, nats.errors.Error) as exc:
-            cause = failures[-1] if failures else exc
-            raise CommandError(f"cannot connect to {url}: {_reason(cause)}") from None
-        try:
-            return await work(nc)
-        except nats.errors.Error as exc:
-            raise CommandError(f"{url}: {_reason(exc)}") from None
-        finally:
-            # Closing a broken connection must not mask the result.
-            with contextlib.suppress(Exception):
-                await nc.close()
-
-    return asyncio.run(main())
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, ConnectionRefusedError) or "Connect call failed" in text:
-        return "connection refused (is nats-server running?)"
-    return " ".join(text.split())
-
-
 def _instances(args: argparse.Namespace, name: str | None) -> list[ServiceInstance]:
     from autonats.observe.discovery import discover
 
-    found = _with_connection(
-        args.server, lambda nc: discover(nc, name, timeout=args.timeout)
-    )
+    found = run_connected(args, lambda nc: discover(nc, name, timeout=args.timeout))
     if not found:
         what = f"no instance of service {name!r}" if name else "no service"
         raise CommandError(
-            f"{what} answered on {args.server} within {args.timeout:g} s"
+            f"{what} answered on {settings(args).display} within {args.timeout:g} s"
         )
     return found
 
@@ -527,12 +470,17 @@ def _json_types(schema: Any, defs: dict[str, Any], depth: int = 0) -> frozenset[
 async def _request_schema(nc: Any, service: str, method: str) -> dict[str, Any] | None:
     """The method's request schema from the first instance that answers $SRV.INFO."""
     import nats.errors
+    from autonats import _denials
+    from autonats.errors import PermissionDenied
     from autonats.observe.service_api import InfoResponse, control_subjects
 
+    subject = control_subjects("INFO", service)
     try:
-        msg = await nc.request(control_subjects("INFO", service), b"", timeout=1.0)
+        msg = await _denials.guard(nc).race(
+            nc.request(subject, b"", timeout=1.0), _publishing(nc, subject)
+        )
         info = msgspec.json.decode(msg.data, type=InfoResponse)
-    except (nats.errors.Error, msgspec.DecodeError):
+    except (nats.errors.Error, msgspec.DecodeError, PermissionDenied):
         return None  # the call itself reports what is wrong
     for endpoint in info.endpoints:
         if endpoint.name == method and endpoint.metadata:
@@ -542,6 +490,18 @@ async def _request_schema(nc: Any, service: str, method: str) -> dict[str, Any] 
                 return None
             return schema if isinstance(schema, dict) else None
     return None
+
+
+def _publishing(nc: Any, subject: str) -> Callable[[Any], bool]:
+    """Matches a refused publish to ``subject``, or a refused subscription of
+    the connection's inbox (where the reply would come)."""
+    from autonats.runtime.permissions import inbox_prefix_of
+
+    inbox = inbox_prefix_of(nc).lower() + "."
+    return lambda denial: (
+        (denial.operation == "publish" and denial.subject == subject.lower())
+        or (denial.operation == "subscribe" and denial.subject.startswith(inbox))
+    )
 
 
 def run_call(args: argparse.Namespace) -> int:
@@ -557,15 +517,19 @@ def run_call(args: argparse.Namespace) -> int:
 
     async def request(nc: Any) -> Any:
         import nats.errors
+        from autonats import _denials
 
         schema = await _request_schema(nc, service, method) if pairs else None
         payload = json.dumps(parse_call_args(args.args, schema)).encode()
         try:
-            return await nc.request(
-                subject,
-                payload,
-                timeout=args.timeout,
-                headers={wire.TIMEOUT_HEADER: str(int(args.timeout * 1000))},
+            return await _denials.guard(nc).race(
+                nc.request(
+                    subject,
+                    payload,
+                    timeout=args.timeout,
+                    headers={wire.TIMEOUT_HEADER: str(int(args.timeout * 1000))},
+                ),
+                _publishing(nc, subject),
             )
         except nats.errors.NoRespondersError:
             raise CommandError(
@@ -576,7 +540,7 @@ def run_call(args: argparse.Namespace) -> int:
                 f"{subject}: no reply within {args.timeout:g} s"
             ) from None
 
-    msg = _with_connection(args.server, request)
+    msg = run_connected(args, request)
     headers = msg.headers or {}
     code = headers.get(wire.ERROR_CODE_HEADER)
     if code is None:

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import nats.aio.client
 from autonats._denials import Denial, subject_matches
 from autonats.contract import wire
 from autonats.contract.spec import MethodSpec, ServiceSpec
@@ -42,6 +43,7 @@ __all__ = [
     "Responses",
     "for_client",
     "for_handler",
+    "inbox_prefix_of",
     "method_kind",
     "method_permissions",
 ]
@@ -115,6 +117,11 @@ class Permissions:
                 "expires": duration(self.responses.expires),
             }
         return result
+
+
+def inbox_prefix_of(nc: nats.aio.client.Client) -> str:
+    """The inbox prefix a connection was made with (``_INBOX`` by default)."""
+    return nc.new_inbox().rpartition(".")[0]
 
 
 def duration(seconds: float) -> str:
