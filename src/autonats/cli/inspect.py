@@ -480,7 +480,11 @@ async def _request_schema(nc: Any, service: str, method: str) -> dict[str, Any] 
             nc.request(subject, b"", timeout=1.0), _publishing(nc, subject)
         )
         info = msgspec.json.decode(msg.data, type=InfoResponse)
-    except (nats.errors.Error, msgspec.DecodeError, PermissionDenied):
+    except PermissionDenied as exc:
+        if exc.operation == "subscribe":
+            raise  # no reply can arrive, to this request or to the call
+        return None  # discovery not allowed: call without the types
+    except (nats.errors.Error, msgspec.DecodeError):
         return None  # the call itself reports what is wrong
     for endpoint in info.endpoints:
         if endpoint.name == method and endpoint.metadata:

@@ -170,8 +170,15 @@ class Settings:
         if user_error_cb is not None and not inspect.iscoroutinefunction(user_error_cb):
             raise nats.errors.InvalidCallbackTypeError
         state = _Connecting()
+        # A connection that never came up is closed without a word to the
+        # caller's callbacks: the one error raised says it all.
+        for name in ("disconnected_cb", "closed_cb"):
+            if options.get(name) is not None:
+                options[name] = _unless_failed(state, options[name])
 
         async def on_error(exc: Exception) -> None:
+            if state.failed:
+                return
             if state.active:
                 state.last = exc
                 if _refusal(exc) is not None:
@@ -188,11 +195,13 @@ class Settings:
         try:
             await nc.connect(error_cb=on_error, **options)
         except _Refused as refused:
+            state.failed = True
             await _close_quietly(nc)
             raise ConnectionError(
                 f"{self._where(nc)} refused the connection: {_refusal(refused.cause)}"
             ) from None
         except (OSError, nats.errors.Error, asyncio.TimeoutError) as exc:
+            state.failed = True
             await _close_quietly(nc)
             cause = state.last if isinstance(exc, nats.errors.NoServersError) else exc
             reason = _refusal(cause) if cause is not None else None
@@ -214,7 +223,18 @@ class Settings:
 @dataclass
 class _Connecting:
     active: bool = True
+    failed: bool = False
     last: BaseException | None = None
+
+
+def _unless_failed(
+    state: _Connecting, callback: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    async def call() -> None:
+        if not state.failed:
+            await callback()
+
+    return call
 
 
 class _Refused(Exception):
