@@ -312,18 +312,3 @@ def test_precedence_flag_then_environment_then_context(isolated: Path) -> None:
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
-
-
-async def test_connect_is_lazy_and_public() -> None:
-    import subprocess
-    import sys
-
-    probe = subprocess.run(
-        [sys.executable, "-c", "import autonats, sys; print('nats' in sys.modules)"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert probe.stdout.strip() == "False"
-    assert "connect" in autonats.__all__ and "PermissionDenied" in autonats.__all__
-    assert autonats.connect.__doc__
