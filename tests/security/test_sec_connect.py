@@ -312,3 +312,21 @@ def test_precedence_flag_then_environment_then_context(isolated: Path) -> None:
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+async def test_no_secret_in_the_clear_when_tls_was_asked_for(
+    server_factory, isolated
+) -> None:
+    """nats-py would send the CONNECT in the clear to a tls:// URL whose server
+    does not offer TLS; autonats refuses before the password leaves."""
+    server = server_factory(users({"user": "alice", "password": SECRET}))
+    for kwargs in (
+        {"servers": server.tls_url, "user": "alice", "password": SECRET},
+        {"servers": server.tls_url.replace("//", f"//alice:{SECRET}@")},
+        {"servers": server.tls_url, "token": SECRET},
+    ):
+        message = await _refused(**kwargs)
+        assert "the server does not offer TLS; credentials were not sent" in message
+        assert SECRET not in message
+    # In the clear when asked for: a nats:// URL.
+    await _round_trip(await autonats.connect(server.url, user="alice", password=SECRET))

@@ -47,7 +47,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import nats.aio.client
 import nats.errors
@@ -131,7 +131,15 @@ class Settings:
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments for ``nats.connect`` (files checked, TLS context built)."""
-        options: dict[str, Any] = {"servers": list(self.servers)}
+        servers, user, password = _without_userinfo(self.servers)
+        options: dict[str, Any] = {"servers": servers}
+        if self.user is None and self.token is None and user is not None:
+            # Credentials from the URL travel as options: nats-py never holds
+            # (or logs) them in a URL, and TLS is checked before they are sent.
+            if password is None:
+                options["token"] = user
+            else:
+                options["user"], options["password"] = user, password
         if self.user is not None and self.password is not None:
             options["user"] = self.user
             options["password"] = self.password
@@ -192,6 +200,8 @@ class Settings:
 
         quiet_tls_eof()
         nc = nats.aio.client.Client()
+        if self.wants_tls:
+            _secrets_over_tls_only(nc, options)
         try:
             await nc.connect(error_cb=on_error, **options)
         except _Refused as refused:
@@ -249,9 +259,67 @@ def _text(exc: BaseException) -> str:
     return " ".join((str(exc).strip() or type(exc).__name__).split())
 
 
+class _NoTls(Exception):
+    """The server does not offer TLS though TLS was asked for."""
+
+
+def _secrets_over_tls_only(nc: nats.aio.client.Client, options: dict[str, Any]) -> None:
+    """Make the password and token callbacks that refuse to be sent in the clear.
+
+    nats-py upgrades to TLS only when the server requires it, and would send
+    the CONNECT (password included) in the clear to a ``tls://`` URL whose
+    server does not offer TLS. It reads callable credentials while writing
+    CONNECT, after the TLS decision: the check goes there.
+    """
+    handshake_first = bool(options.get("tls_handshake_first"))
+
+    def checked(value: str) -> Callable[[], str]:
+        def get() -> str:
+            if not (handshake_first or nc._server_info.get("tls_required")):
+                raise _Refused(_NoTls("the server does not offer TLS"))
+            return value
+
+        return get
+
+    for name in ("password", "token"):
+        if isinstance(options.get(name), str):
+            options[name] = checked(options[name])
+    if isinstance(options.get("user"), str) and "password" in options:
+        options["user"] = checked(options["user"])
+
+
+def _without_userinfo(
+    servers: Sequence[str],
+) -> tuple[list[str], str | None, str | None]:
+    """The URLs without credentials, and the credentials when every URL that has
+    some has the same (else the URLs unchanged)."""
+    found: set[tuple[str, str | None]] = set()
+    stripped = []
+    for url in servers:
+        try:
+            parts = urlsplit(url if "://" in url else f"nats://{url}")
+        except ValueError:
+            return list(servers), None, None
+        if "@" in parts.netloc:
+            userinfo, _, host = parts.netloc.rpartition("@")
+            name, colon, secret = userinfo.partition(":")
+            found.add((unquote(name), unquote(secret) if colon else None))
+            url = urlunsplit(parts._replace(netloc=host))
+        stripped.append(url)
+    if len(found) != 1:
+        return list(servers), None, None
+    ((user, password),) = found
+    return stripped, user, password
+
+
 def _refusal(exc: BaseException) -> str | None:
     """Why the server refused us, in one line, or None when it is not a refusal."""
     text = _text(exc).lower()
+    if isinstance(exc, _NoTls):
+        return (
+            "the server does not offer TLS; credentials were not sent "
+            "(use a nats:// URL without --tlsca to connect in the clear)"
+        )
     if isinstance(exc, ssl.SSLCertVerificationError):
         why = exc.verify_message or text
         return (
