@@ -208,6 +208,17 @@ class NatsServer:
                 self.process.wait()
         self.process = None
 
+    def reload(self, config: Mapping[str, Any]) -> None:
+        """Give the running server a new ``config`` (``nats-server --signal
+        reload``): users, permissions and TLS change without a restart, and
+        existing connections get the new permissions."""
+        if self.config is None or self.process is None or self._dir is None:
+            raise RuntimeError("reload needs a running server started with config=")
+        self.config = dict(config)
+        path = Path(self._dir.name) / "server.json"
+        path.write_text(json.dumps(self.config, indent=2), encoding="utf-8")
+        self.process.send_signal(signal.SIGHUP)
+
     def restart(self, *, kill: bool = False, pause: float = 0.0) -> None:
         """Stop the server, wait ``pause`` seconds, start it again on the same ports."""
         self.stop(kill=kill)

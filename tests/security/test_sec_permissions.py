@@ -347,3 +347,50 @@ async def test_jwt_users_with_the_same_permissions(operator: Operator) -> None:
         finally:
             await inv.close()
             await alice.close()
+
+
+async def test_a_refusal_after_the_start_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A pull refused at the start fails run(); refused later (the operator
+    narrowed the user's permissions and reloaded the server), the handler
+    says so once, loudly, instead of going quiet."""
+    rules = permissions("--handler", "inventory")
+    pull = "$JS.API.CONSUMER.MSG.NEXT.autonats_inventory.inventory_restock"
+    narrowed = json.loads(json.dumps(rules))
+    narrowed["publish"]["allow"].remove(pull)
+    with NatsServer(
+        config=users({"user": "inv", "password": "inv-pw", "permissions": narrowed}),
+        jetstream=True,
+    ) as server:
+        inv = await _connect(server, "inv")
+        try:
+            with pytest.raises(autonats.PermissionDenied) as denied:
+                await InventoryHandler(inv, Inventory()).run()
+            assert denied.value.subject == pull.lower()
+        finally:
+            await inv.close()
+    with NatsServer(
+        config=users({"user": "inv", "password": "inv-pw", "permissions": rules}),
+        jetstream=True,
+    ) as server:
+        inv = await _connect(server, "inv")
+        try:
+            async with InventoryHandler(inv, Inventory()):
+                server.reload(
+                    users(
+                        {"user": "inv", "password": "inv-pw", "permissions": narrowed}
+                    )
+                )
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and not [
+                    r for r in caplog.records if r.name == "autonats.handler"
+                ]:
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(2.5)  # more pulls, refused again
+        finally:
+            await inv.close()
+    logged = [r for r in caplog.records if r.name == "autonats.handler"]
+    assert len(logged) == 1, [r.getMessage() for r in caplog.records]
+    assert pull.lower() in logged[0].getMessage()
+    assert logged[0].levelname == "ERROR"
