@@ -88,7 +88,7 @@ async def acli(
     )
 
 
-def users(*entries: Mapping[str, Any], jetstream: bool = False) -> dict[str, Any]:
+def users(*entries: Mapping[str, Any]) -> dict[str, Any]:
     """A server config with these ``authorization.users``."""
     return {"authorization": {"users": [dict(e) for e in entries]}}
 
