@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "autonats"
 
 #: Layer of each part of the package -> the parts it may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
-    "base": set(),  # errors, _translate, _version
+    "base": set(),  # errors, _translate, _denials, _version
     "contract": {"base"},
     "observe": {"base", "contract"},
     "runtime": {"base", "contract", "observe"},
@@ -34,7 +34,12 @@ ALLOWED: dict[str, set[str]] = {
     },
     "cli": {"base", "contract", "observe", "runtime", "codegen", "breaking", "top"},
 }
-BASE = {"autonats.errors", "autonats._translate", "autonats._version"}
+BASE = {
+    "autonats.errors",
+    "autonats._translate",
+    "autonats._denials",
+    "autonats._version",
+}
 
 
 def module_name(path: Path) -> str:
@@ -178,3 +183,16 @@ def test_imports_are_found_wherever_they_are_written(tmp_path: Path) -> None:
         "autonats.contract.wire",
         "autonats.contract.codec",
     }
+
+
+def test_no_test_imports_a_conftest() -> None:
+    """Several folders have a conftest.py: ``from conftest import`` gets whichever
+    was imported first, so a test's helpers live in a module of a unique name."""
+    tests = Path(__file__).resolve().parent
+    offenders = [
+        str(path.relative_to(tests))
+        for path in tests.rglob("*.py")
+        if "from conftest import" in path.read_text(encoding="utf-8")
+        or "import conftest" in path.read_text(encoding="utf-8")
+    ]
+    assert not offenders, offenders

@@ -20,6 +20,7 @@ from autonats.errors import (
     InternalServerError,
     NoRespondersError,
     OverloadedError,
+    PermissionDenied,
     ProtocolError,
     RemoteError,
     ServiceError,
@@ -29,6 +30,7 @@ from autonats.runtime.context import Call, current_call
 
 if TYPE_CHECKING:
     from autonats.observe.discovery import discover
+    from autonats.runtime.connect import connect
 
 __all__ = [
     "AutonatsError",
@@ -40,11 +42,13 @@ __all__ = [
     "InternalServerError",
     "NoRespondersError",
     "OverloadedError",
+    "PermissionDenied",
     "ProtocolError",
     "RemoteError",
     "ServiceError",
     "TimeoutError",
     "__version__",
+    "connect",
     "current_call",
     "discover",
     "method",
@@ -55,9 +59,14 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Interface modules import autonats for its decorators; the discovery
-    # client (and nats-py with it) loads only when asked for.
+    # client and the connection resolver (and nats-py with them) load only
+    # when asked for.
     if name == "discover":
         from autonats.observe.discovery import discover
 
         return discover
+    if name == "connect":
+        from autonats.runtime.connect import connect
+
+        return connect
     raise AttributeError(f"module 'autonats' has no attribute {name!r}")

@@ -6,7 +6,8 @@
     ├── DeclarationError        a Protocol cannot be turned into RPC (generator)
     ├── EncodeError             an argument or a return value cannot be encoded
     ├── ProtocolError           a peer sent something the contract does not allow
-    ├── ConnectionError         the NATS connection is closed or draining
+    ├── ConnectionError         cannot connect, or the connection is closed or draining
+    ├── PermissionDenied        the NATS server refused a publish or subscribe
     ├── TimeoutError            the call's deadline passed (also builtins.TimeoutError)
     ├── NoRespondersError       nobody serves the method
     ├── RemoteError             the handler replied with an error (code, message)
@@ -33,6 +34,7 @@ __all__ = [
     "InternalServerError",
     "NoRespondersError",
     "OverloadedError",
+    "PermissionDenied",
     "ProtocolError",
     "RemoteError",
     "ServiceError",
@@ -69,7 +71,34 @@ class ProtocolError(AutonatsError):
 
 
 class ConnectionError(AutonatsError, builtins.ConnectionError):
-    """The NATS connection is closed, draining or reconnecting past the deadline."""
+    """No connection: the server is unreachable or refused us (credentials, TLS,
+    a missing credentials file), or the connection is closed, draining or
+    reconnecting past the deadline. The message never holds a secret."""
+
+
+class PermissionDenied(AutonatsError):
+    """The NATS server refused this connection's user a publish or a subscribe.
+
+    The deployment's fault: the user's permissions (nats-server ``authorization``,
+    or the user JWT) do not allow ``subject``; ``autonats permissions`` prints
+    what a handler or client needs. nats-server reports a refusal
+    asynchronously; autonats pins it on the call (or ``Handler.run()``) that
+    caused it, so it is raised at once instead of waiting out the timeout.
+    ``operation`` is ``"publish"`` or ``"subscribe"``. The request was not
+    delivered to any handler.
+    """
+
+    def __init__(self, message: str, *, subject: str = "", operation: str = "") -> None:
+        self.subject = subject
+        self.operation = operation
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_denied, (str(self), self.subject, self.operation))
+
+
+def _rebuild_denied(message: str, subject: str, operation: str) -> PermissionDenied:
+    return PermissionDenied(message, subject=subject, operation=operation)
 
 
 class TimeoutError(AutonatsError, builtins.TimeoutError):

@@ -8,13 +8,29 @@ free port the server picks itself and reports through its ports file.
 
     with NatsServer() as server:
         nc = await nats.connect(server.url)
+
+Secured servers take a nats-server configuration (``config=``, a dict written
+as JSON, which nats-server's format accepts): users and permissions, TLS
+with certificates made on the spot (:class:`TlsFiles`, needs ``trustme``),
+nkey users (:func:`nkey_seed`, needs ``nkeys``) and decentralized JWT auth
+(:class:`Operator`: an operator, an account and user credentials, served by
+a memory resolver)::
+
+    tls = TlsFiles(tmp_path)
+    with NatsServer(config={**tls.server_config(verify=True),
+                            "authorization": {"users": [{"user": "a", "password": "pw"}]}}) as s:
+        nc = await autonats.connect(s.tls_url, user="a", password="pw", ca=tls.ca,
+                                    cert=tls.client_cert, key=tls.client_key)
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -25,11 +41,20 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["NatsCluster", "NatsServer", "find_nats_server"]
+__all__ = [
+    "NatsCluster",
+    "NatsServer",
+    "Operator",
+    "TlsFiles",
+    "find_nats_server",
+    "nkey_seed",
+    "public_key",
+]
 
 
 def find_nats_server() -> str:
@@ -54,8 +79,10 @@ class NatsServer:
 
     ``jetstream=True`` turns on JetStream with storage in a temporary folder
     that survives :meth:`restart`. ``args`` are extra command-line arguments.
-    After the first start the server keeps its ports, so :meth:`restart`
-    brings it back where clients expect it.
+    ``config`` is a nats-server configuration (written as JSON and given
+    with ``-c``; its ``listen``/``port`` are overridden). After the first
+    start the server keeps its ports, so :meth:`restart` brings it back where
+    clients expect it.
     """
 
     def __init__(
@@ -68,8 +95,10 @@ class NatsServer:
         cluster: str | None = None,
         routes: list[str] | None = None,
         startup_timeout: float = 10.0,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         self.jetstream = jetstream
+        self.config = dict(config) if config is not None else None
         self.requested_port = port
         self.args = list(args or [])
         self.name = name
@@ -89,6 +118,19 @@ class NatsServer:
         if not self.port:
             raise RuntimeError("the server has not started")
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        """``tls://127.0.0.1:<port>``: the same port, TLS required by the client."""
+        return self.url.replace("nats://", "tls://", 1)
+
+    @property
+    def log(self) -> str:
+        """What the server has written to its log so far."""
+        if self._dir is None:
+            return ""
+        path = Path(self._dir.name) / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     @property
     def route_url(self) -> str:
@@ -120,6 +162,10 @@ class NatsServer:
             str(folder),
             *self.args,
         ]
+        if self.config is not None:
+            config_file = folder / "server.json"
+            config_file.write_text(json.dumps(self.config, indent=2), encoding="utf-8")
+            cmd += ["-c", str(config_file)]
         if self.name:
             cmd += ["--server_name", self.name]
         if self.cluster_name:
@@ -168,6 +214,17 @@ class NatsServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def reload(self, config: Mapping[str, Any]) -> None:
+        """Give the running server a new ``config`` (``nats-server --signal
+        reload``): users, permissions and TLS change without a restart, and
+        existing connections get the new permissions."""
+        if self.config is None or self.process is None or self._dir is None:
+            raise RuntimeError("reload needs a running server started with config=")
+        self.config = dict(config)
+        path = Path(self._dir.name) / "server.json"
+        path.write_text(json.dumps(self.config, indent=2), encoding="utf-8")
+        self.process.send_signal(signal.SIGHUP)
 
     def restart(self, *, kill: bool = False, pause: float = 0.0) -> None:
         """Stop the server, wait ``pause`` seconds, start it again on the same ports."""
@@ -390,3 +447,243 @@ def _read_ports(path: Path) -> dict[str, int]:
                 ports[kind] = int(port)
                 break
     return ports
+
+
+# -- secured servers --------------------------------------------------------------
+
+
+class TlsFiles:
+    """A certificate authority, a server certificate for 127.0.0.1 and localhost,
+    and a client certificate, written as PEM files into ``folder`` (made by
+    ``trustme``: ``pip install trustme``)."""
+
+    def __init__(self, folder: str | Path, *, client_name: str = "client") -> None:
+        import trustme
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        authority = trustme.CA()
+        server = authority.issue_cert("127.0.0.1", "localhost")
+        client = authority.issue_cert(f"{client_name}@example.com")
+        self.ca = str(folder / "ca.pem")
+        self.server_cert = str(folder / "server-cert.pem")
+        self.server_key = str(folder / "server-key.pem")
+        self.client_cert = str(folder / "client-cert.pem")
+        self.client_key = str(folder / "client-key.pem")
+        authority.cert_pem.write_to_path(self.ca)
+        server.cert_chain_pems[0].write_to_path(self.server_cert)
+        server.private_key_pem.write_to_path(self.server_key)
+        client.cert_chain_pems[0].write_to_path(self.client_cert)
+        client.private_key_pem.write_to_path(self.client_key)
+
+    def server_config(self, *, verify: bool = False) -> dict[str, Any]:
+        """The ``tls`` block of a server config; ``verify=True`` requires client
+        certificates signed by the CA (mutual TLS)."""
+        return {
+            "tls": {
+                "cert_file": self.server_cert,
+                "key_file": self.server_key,
+                "ca_file": self.ca,
+                "verify": verify,
+                "timeout": 5,
+            }
+        }
+
+
+def nkey_seed(kind: str = "user") -> str:
+    """A new nkey seed (``SU...`` for a user; ``operator``, ``account`` too)."""
+    import nkeys
+
+    prefixes = {
+        "user": nkeys.PREFIX_BYTE_USER,
+        "account": nkeys.PREFIX_BYTE_ACCOUNT,
+        "operator": nkeys.PREFIX_BYTE_OPERATOR,
+    }
+    seed: bytes = nkeys.encode_seed(os.urandom(32), prefixes[kind])
+    return seed.decode()
+
+
+def public_key(seed: str) -> str:
+    """The public key (``U...``, ``A...``, ``O...``) of an nkey seed."""
+    import nkeys
+
+    keys = nkeys.from_seed(bytearray(seed.encode()))
+    try:
+        key: bytes = keys.public_key
+        return key.decode()
+    finally:
+        keys.wipe()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _jwt(claims: dict[str, Any], issuer_seed: str) -> str:
+    """A NATS JWT (v2): ed25519-nkey signed claims, as nsc would write them."""
+    import nkeys
+
+    body = {**claims, "iat": int(time.time()), "iss": public_key(issuer_seed)}
+    digest = hashlib.sha512(json.dumps(body, sort_keys=True).encode()).digest()[:32]
+    body["jti"] = base64.b32encode(digest).decode().rstrip("=")
+    header = _b64(json.dumps({"typ": "JWT", "alg": "ed25519-nkey"}).encode())
+    payload = _b64(json.dumps(body).encode())
+    keys = nkeys.from_seed(bytearray(issuer_seed.encode()))
+    try:
+        signature = keys.sign(f"{header}.{payload}".encode())
+    finally:
+        keys.wipe()
+    return f"{header}.{payload}.{_b64(signature)}"
+
+
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def _seconds(text: str) -> float:
+    parts = re.findall(r"([0-9.]+)(ms|h|m|s)", str(text))
+    return sum(float(n) * _UNITS[unit] for n, unit in parts)
+
+
+def _jwt_permissions(permissions: Mapping[str, Any]) -> dict[str, Any]:
+    """A nats-server ``permissions`` object as user JWT claims (``pub``, ``sub``, ``resp``)."""
+    claims: dict[str, Any] = {}
+    for side, key in (("publish", "pub"), ("subscribe", "sub")):
+        rules = permissions.get(side)
+        if isinstance(rules, list):
+            rules = {"allow": rules}
+        if rules:
+            claims[key] = {k: list(v) for k, v in rules.items() if v}
+    responses = permissions.get("allow_responses")
+    if responses:
+        settings = responses if isinstance(responses, Mapping) else {}
+        claims["resp"] = {
+            "max": int(settings.get("max", 1)),
+            "ttl": int(_seconds(settings.get("expires", "2m")) * 1e9),
+        }
+    return claims
+
+
+class Operator:
+    """Decentralized (JWT) authentication: an operator, a system account and one
+    application account (with JetStream), served by a memory resolver.
+
+    ``server_config()`` goes into :class:`NatsServer`'s ``config``;
+    ``creds(name, permissions)`` writes the credentials file of a new user of
+    the account, whose permissions (a nats-server ``permissions`` object, as
+    ``autonats permissions`` prints) are signed into its JWT, as ``nsc edit
+    user`` would sign them.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._operator = nkey_seed("operator")
+        self._system = nkey_seed("account")
+        self._account = nkey_seed("account")
+        self.account = public_key(self._account)
+        self.system_account = public_key(self._system)
+        operator = public_key(self._operator)
+        self.operator_jwt = _jwt(
+            {
+                "sub": operator,
+                "name": "autonats-test",
+                "nats": {
+                    "type": "operator",
+                    "version": 2,
+                    "system_account": self.system_account,
+                },
+            },
+            self._operator,
+        )
+        unlimited = {
+            "subs": -1,
+            "data": -1,
+            "payload": -1,
+            "imports": -1,
+            "exports": -1,
+            "wildcards": True,
+            "conn": -1,
+            "leaf": -1,
+        }
+        self._accounts = {
+            self.system_account: _jwt(
+                {
+                    "sub": self.system_account,
+                    "name": "SYS",
+                    "nats": {"type": "account", "version": 2, "limits": unlimited},
+                },
+                self._operator,
+            ),
+            self.account: _jwt(
+                {
+                    "sub": self.account,
+                    "name": "APP",
+                    "nats": {
+                        "type": "account",
+                        "version": 2,
+                        "limits": {
+                            **unlimited,
+                            "mem_storage": -1,
+                            "disk_storage": -1,
+                            "streams": -1,
+                            "consumer": -1,
+                        },
+                    },
+                },
+                self._operator,
+            ),
+        }
+
+    def server_config(self) -> dict[str, Any]:
+        """``operator``, ``system_account`` and a preloaded memory resolver."""
+        return {
+            "operator": self.operator_jwt,
+            "system_account": self.system_account,
+            "resolver": "MEMORY",
+            "resolver_preload": dict(self._accounts),
+        }
+
+    def creds(
+        self,
+        name: str,
+        permissions: Mapping[str, Any] | None = None,
+        *,
+        expires: float | None = None,
+    ) -> Path:
+        """Write ``<folder>/<name>.creds`` for a new user of the account; its path.
+
+        ``expires`` (seconds from now) makes a JWT the server stops accepting then.
+        """
+        seed = nkey_seed("user")
+        nats_claims: dict[str, Any] = {
+            "type": "user",
+            "version": 2,
+            "subs": -1,
+            "data": -1,
+            "payload": -1,
+            **_jwt_permissions(permissions or {}),
+        }
+        claims: dict[str, Any] = {
+            "sub": public_key(seed),
+            "name": name,
+            "nats": nats_claims,
+        }
+        if expires is not None:
+            claims["exp"] = int(time.time() + expires)
+        token = _jwt(claims, self._account)
+        path = self.folder / f"{name}.creds"
+        path.write_text(
+            "-----BEGIN NATS USER JWT-----\n"
+            f"{token}\n"
+            "------END NATS USER JWT------\n\n"
+            "************************* IMPORTANT *************************\n"
+            "NKEY Seed printed below can be used to sign and prove identity.\n"
+            "NKEYs are sensitive and should be treated as secrets.\n\n"
+            "-----BEGIN USER NKEY SEED-----\n"
+            f"{seed}\n"
+            "------END USER NKEY SEED------\n\n"
+            "*************************************************************\n",
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
+        return path

@@ -7,13 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from autonats._version import __version__
-from autonats.cli import breaking, dead, generate, inspect, schema, serve
+from autonats.cli import (
+    breaking,
+    dead,
+    generate,
+    inspect,
+    permissions,
+    schema,
+    serve,
+)
 from autonats.cli._common import CommandError
 from autonats.errors import DeclarationError
 
 __all__ = ["CommandError", "main"]
 
-_COMMANDS = (generate, serve, inspect, dead, schema, breaking)
+_COMMANDS = (generate, serve, inspect, dead, schema, permissions, breaking)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

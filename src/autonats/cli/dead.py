@@ -21,7 +21,8 @@ from autonats.cli._common import CommandError
 
 # The connection options and the output helpers of the other commands, in one
 # place: switching to shared connection flags changes only these imports.
-from autonats.cli.inspect import _command, _print_json, _table, _with_connection
+from autonats.cli._connection import run_connected
+from autonats.cli.inspect import _command, _print_json, _table
 from autonats.contract import wire
 
 __all__ = ["DeadLetter", "add_parser"]
@@ -263,7 +264,7 @@ async def _read(
 
 
 def _run(args: argparse.Namespace, work: Callable[[Any], Awaitable[T]]) -> T:
-    return _with_connection(args.server, work)
+    return run_connected(args, work)
 
 
 # -- ls --------------------------------------------------------------------------

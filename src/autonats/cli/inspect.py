@@ -7,17 +7,15 @@ any NATS service and need none of its code.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import os
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from autonats.cli._common import CommandError, positive_float
+from autonats.cli._connection import add_connection_flags, run_connected, settings
 from autonats.contract import wire
 
 if TYPE_CHECKING:
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "parse_call_args", "type_of_schema"]
 
-DEFAULT_URL = "nats://127.0.0.1:4222"
 T = TypeVar("T")
 
 
@@ -82,12 +79,7 @@ def _command(
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=help, description=description
     )
-    parser.add_argument(
-        "--server",
-        metavar="URL",
-        default=os.environ.get("NATS_URL") or DEFAULT_URL,
-        help=f"NATS server URL (default: $NATS_URL, else {DEFAULT_URL})",
-    )
+    add_connection_flags(parser)
     parser.add_argument(
         "--json", action="store_true", help="print machine-readable JSON"
     )
@@ -101,63 +93,14 @@ def _command(
     return parser
 
 
-# -- connection ----------------------------------------------------------------
-
-
-def _with_connection(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Connect to ``url``, run ``work(nc)``, close; every failure is a CommandError."""
-
-    async def main() -> T:
-        import nats
-        import nats.errors
-
-        failures: list[Exception] = []
-
-        async def record(exc: Exception) -> None:
-            failures.append(exc)  # nats-py would log each one with a traceback
-
-        try:
-            # max_reconnect_attempts=0 would mean "forever" to nats-py.
-            nc = await nats.connect(
-                url,
-                connect_timeout=2,
-                allow_reconnect=False,
-                max_reconnect_attempts=1,
-                reconnect_time_wait=0.1,
-                error_cb=record,
-            )
-        except (OSError, asyncio.TimeoutError, nats.errors.Error) as exc:
-            cause = failures[-1] if failures else exc
-            raise CommandError(f"cannot connect to {url}: {_reason(cause)}") from None
-        try:
-            return await work(nc)
-        except nats.errors.Error as exc:
-            raise CommandError(f"{url}: {_reason(exc)}") from None
-        finally:
-            # Closing a broken connection must not mask the result.
-            with contextlib.suppress(Exception):
-                await nc.close()
-
-    return asyncio.run(main())
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, ConnectionRefusedError) or "Connect call failed" in text:
-        return "connection refused (is nats-server running?)"
-    return " ".join(text.split())
-
-
 def _instances(args: argparse.Namespace, name: str | None) -> list[ServiceInstance]:
     from autonats.observe.discovery import discover
 
-    found = _with_connection(
-        args.server, lambda nc: discover(nc, name, timeout=args.timeout)
-    )
+    found = run_connected(args, lambda nc: discover(nc, name, timeout=args.timeout))
     if not found:
         what = f"no instance of service {name!r}" if name else "no service"
         raise CommandError(
-            f"{what} answered on {args.server} within {args.timeout:g} s"
+            f"{what} answered on {settings(args).display} within {args.timeout:g} s"
         )
     return found
 
@@ -529,11 +472,20 @@ async def _endpoint_metadata(nc: Any, service: str, method: str) -> dict[str, st
     """The method's endpoint metadata from the first instance that answers
     ``$SRV.INFO`` (empty when none does, or it is not an autonats service)."""
     import nats.errors
+    from autonats import _denials
+    from autonats.errors import PermissionDenied
     from autonats.observe.service_api import InfoResponse, control_subjects
 
+    subject = control_subjects("INFO", service)
     try:
-        msg = await nc.request(control_subjects("INFO", service), b"", timeout=1.0)
+        msg = await _denials.guard(nc).race(
+            nc.request(subject, b"", timeout=1.0), _publishing(nc, subject)
+        )
         info = msgspec.json.decode(msg.data, type=InfoResponse)
+    except PermissionDenied as exc:
+        if exc.operation == "subscribe":
+            raise  # no reply can arrive, to this request or to the call
+        return {}  # discovery not allowed: call without the types
     except (nats.errors.Error, msgspec.DecodeError):
         return {}  # the call itself reports what is wrong
     for endpoint in info.endpoints:
@@ -548,6 +500,18 @@ def _request_schema(metadata: Mapping[str, str]) -> dict[str, Any] | None:
     except ValueError:
         return None
     return schema if isinstance(schema, dict) else None
+
+
+def _publishing(nc: Any, subject: str) -> Callable[[Any], bool]:
+    """Matches a refused publish to ``subject``, or a refused subscription of
+    the connection's inbox (where the reply would come)."""
+    from autonats.runtime.permissions import inbox_prefix_of
+
+    inbox = inbox_prefix_of(nc).lower() + "."
+    return lambda denial: (
+        (denial.operation == "publish" and denial.subject == subject.lower())
+        or (denial.operation == "subscribe" and denial.subject.startswith(inbox))
+    )
 
 
 def run_call(args: argparse.Namespace) -> int:
@@ -568,16 +532,21 @@ def run_call(args: argparse.Namespace) -> int:
 
     async def request(nc: Any) -> Any:
         import nats.errors
+        from autonats import _denials
 
         metadata = await _endpoint_metadata(nc, service, method)
         body = parse_call_args(args.args, _request_schema(metadata))
         payload = json.dumps(body).encode()
+        refused = _publishing(nc, subject)
         if metadata.get("durable") == "true":
-            ack = await nc.jetstream().publish(
-                subject,
-                payload,
-                timeout=args.timeout,
-                headers={"Nats-Msg-Id": uuid.uuid4().hex},
+            ack = await _denials.guard(nc).race(
+                nc.jetstream().publish(
+                    subject,
+                    payload,
+                    timeout=args.timeout,
+                    headers={"Nats-Msg-Id": uuid.uuid4().hex},
+                ),
+                refused,
             )
             return f"stored in stream {ack.stream} (durable oneway: no reply)"
         if metadata.get("oneway") == "true":
@@ -585,8 +554,9 @@ def run_call(args: argparse.Namespace) -> int:
             await nc.flush(timeout=max(1, int(args.timeout)))
             return "sent (oneway: no reply)"
         try:
-            return await nc.request(
-                subject, payload, timeout=args.timeout, headers=headers
+            return await _denials.guard(nc).race(
+                nc.request(subject, payload, timeout=args.timeout, headers=headers),
+                refused,
             )
         except nats.errors.NoRespondersError:
             raise CommandError(
@@ -597,7 +567,7 @@ def run_call(args: argparse.Namespace) -> int:
                 f"{subject}: no reply within {args.timeout:g} s"
             ) from None
 
-    msg = _with_connection(args.server, request)
+    msg = run_connected(args, request)
     if isinstance(msg, str):
         print("null" if args.json else msg)
         return 0

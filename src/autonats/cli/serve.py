@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -13,10 +14,14 @@ import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autonats.cli._common import CommandError, byte_size, duration, positive_int
+from autonats.cli._connection import add_connection_flags, settings
 from autonats.errors import AutonatsError
+
+if TYPE_CHECKING:
+    from autonats.runtime.connect import Settings
 
 __all__ = ["add_parser", "run"]
 
@@ -35,13 +40,7 @@ def add_parser(commands: Any) -> None:
         "the current folder; a file from its own folder.",
     )
     serve.add_argument("target", metavar="TARGET")
-    serve.add_argument(
-        "--server",
-        metavar="URL",
-        default=os.environ.get("NATS_URL"),
-        help="NATS server URL, or several separated by commas for a cluster "
-        "(default: $NATS_URL, else an embedded nats-server)",
-    )
+    add_connection_flags(serve, default_server="an embedded nats-server")
     serve.add_argument(
         "--reconnect-wait",
         type=float,
@@ -136,9 +135,12 @@ async def _serve_until_signal(target: object, args: argparse.Namespace) -> None:
     # to that loop (a connection pool, an HTTP session).
     impl = await target if inspect.isawaitable(target) else target
     handler_cls = _find_handler(impl, args.handler)
+    resolved = settings(args)
     with contextlib.ExitStack() as stack:
-        url = args.server or _embedded_server(stack, handler_cls)
-        await _serve(url, handler_cls, impl, args)
+        if not resolved.explicit_servers:
+            url = _embedded_server(stack, handler_cls)
+            resolved = dataclasses.replace(resolved, servers=(url,))
+        await _serve(resolved, handler_cls, impl, args)
 
 
 def _embedded_server(stack: contextlib.ExitStack, handler_cls: Any) -> str:
@@ -154,10 +156,8 @@ def _embedded_server(stack: contextlib.ExitStack, handler_cls: Any) -> str:
 
 
 async def _serve(
-    url: str, handler_cls: Any, impl: object, args: argparse.Namespace
+    resolved: Settings, handler_cls: Any, impl: object, args: argparse.Namespace
 ) -> None:
-    import nats
-    import nats.errors
 
     draining = False
 
@@ -165,9 +165,10 @@ async def _serve(
         if not draining:  # closing the connection at the end is no outage
             log.warning("nats: disconnected; reconnecting")
 
+    # Unreachable at start or later: retried forever, as an outage. Refused
+    # (credentials, TLS, a missing file): one line and exit 1 (ConnectionError).
     try:
-        nc = await nats.connect(
-            servers=[u.strip() for u in url.split(",") if u.strip()],
+        nc = await resolved.connect(
             reconnect_time_wait=args.reconnect_wait,
             connect_timeout=5,
             max_reconnect_attempts=-1,
@@ -175,10 +176,8 @@ async def _serve(
             disconnected_cb=disconnected,
             reconnected_cb=_reconnected,
         )
-    except (OSError, nats.errors.Error) as exc:
-        raise CommandError(
-            f"cannot connect to {url}: {exc or type(exc).__name__}"
-        ) from None
+    except AutonatsError as exc:
+        raise CommandError(str(exc)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -197,11 +196,13 @@ async def _serve(
         await handler.run()
     except (AutonatsError, OSError, asyncio.TimeoutError) as exc:
         await nc.close()
-        # run() says which service and which step failed.
-        raise CommandError(str(exc)) from None
+        text = str(exc)  # run() says which service and which step
+        if not text.startswith("cannot serve"):
+            text = f"cannot serve {handler.spec.name}: {text}"
+        raise CommandError(text) from None
     spec = handler.spec
     print(
-        f"serving {spec.name} ({', '.join(spec.methods)}) on {url} "
+        f"serving {spec.name} ({', '.join(spec.methods)}) on {resolved.display} "
         f"with {type(impl).__name__}; Ctrl-C to stop",
         flush=True,
     )

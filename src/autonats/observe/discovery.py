@@ -19,6 +19,7 @@ import msgspec
 import nats.aio.client
 import nats.aio.msg
 import nats.errors
+from autonats import _denials
 from autonats._translate import nats_error
 from autonats.observe.service_api import (
     EndpointInfo,
@@ -102,13 +103,36 @@ async def _gather(
     timeout: float,
     quiet: float,
 ) -> dict[str, list[Any]]:
-    """Scatter ``$SRV.<verb>[.<name>]`` for each verb; gather replies in one inbox."""
+    """Scatter ``$SRV.<verb>[.<name>]`` for each verb; gather replies in one inbox.
+
+    A refused publish or inbox subscription raises PermissionDenied at once.
+    """
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, not {timeout!r}")
+    inbox = nc.new_inbox()
+    asked = {control_subjects(verb, name).lower() for verb in verbs}
+
+    def ours(denial: _denials.Denial) -> bool:
+        if denial.operation == "publish":
+            return denial.subject in asked
+        return denial.subject == f"{inbox}.*".lower()
+
+    return await _denials.guard(nc).race(
+        _scatter(nc, inbox, verbs, name, timeout, quiet), ours
+    )
+
+
+async def _scatter(
+    nc: nats.aio.client.Client,
+    inbox: str,
+    verbs: tuple[str, ...],
+    name: str | None,
+    timeout: float,
+    quiet: float,
+) -> dict[str, list[Any]]:
     loop = asyncio.get_running_loop()
     replies: dict[str, list[Any]] = {verb: [] for verb in verbs}
     arrived = asyncio.Event()
-    inbox = nc.new_inbox()
 
     async def on_reply(msg: nats.aio.msg.Msg) -> None:
         verb = msg.subject.rsplit(".", 1)[-1]

@@ -29,6 +29,7 @@ import nats.aio.client
 import nats.aio.msg
 import nats.errors
 import nats.js
+from autonats import _denials
 from autonats._translate import nats_error
 from autonats.contract import codec, wire
 from autonats.contract.spec import MethodSpec, ServiceSpec, error_fields
@@ -46,7 +47,7 @@ from autonats.errors import (
 from autonats.observe import tracing as tracing_
 from autonats.observe.stats import ClientStats, live_clients
 from autonats.observe.tracing import Tracing
-from autonats.runtime import durable
+from autonats.runtime import durable, permissions
 from autonats.runtime.context import _current
 from autonats.runtime.inbox import Inbox, inbox_for
 
@@ -99,6 +100,7 @@ class Client:
         self._subjects = {name: m.subject(prefix) for name, m in spec.methods.items()}
         self._stats = {name: ClientStats() for name in spec.methods}
         self._inbox: Inbox | None = None
+        self._denials: _denials.Denials | None = None
         self._js: nats.js.JetStreamContext | None = None
         self._durable_checked: set[str] = set()
         live_clients.add(self)
@@ -193,8 +195,13 @@ class Client:
         deadline: float,
         explicit: bool,
     ) -> Any:
-        """Request/reply through the connection's inbox; retries a 503 with backoff."""
+        """Request/reply through the connection's inbox; retries a 503 with backoff.
+
+        A refused publish fails the call at once (:mod:`autonats._denials`).
+        """
         inbox = self._inbox or await self._start()
+        denials = self._denials
+        assert denials is not None
         loop = asyncio.get_running_loop()
         delay = _RETRY_FIRST
         while True:
@@ -203,6 +210,7 @@ class Client:
                 raise TimeoutError(f"{subject}: deadline exceeded before sending")
             sent = _with_timeout(headers, deadline - now) if explicit else headers
             token, reply_to, future = inbox.expect(loop, deadline)
+            denials.watch(subject, future)
             try:
                 await self.nc.publish(subject, payload, reply=reply_to, headers=sent)
                 msg = await future
@@ -210,6 +218,7 @@ class Client:
                 raise TimeoutError(f"{subject}: no reply within the deadline") from None
             finally:
                 inbox.done(token, future)
+                denials.unwatch(subject, future)
             reply_headers = msg.headers
             if not reply_headers:
                 return _decode(spec, msg.data)
@@ -260,6 +269,22 @@ class Client:
         js = self._js
         if js is None:
             js = self._js = self.nc.jetstream()
+        # JetStream answers through nats-py's own inbox: a refusal of the stream
+        # lookup or the publish ends the call through a race instead.
+        await _denials.guard(self.nc).race(
+            self._store(js, spec, subject, payload, headers, deadline),
+            self._denied_durable(spec),
+        )
+
+    async def _store(
+        self,
+        js: nats.js.JetStreamContext,
+        spec: MethodSpec,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str] | None,
+        deadline: float,
+    ) -> None:
         if spec.name not in self._durable_checked:
             await durable.check_stream(
                 self.nc, self.spec, self.prefix, spec, deadline - _now()
@@ -267,7 +292,18 @@ class Client:
             self._durable_checked.add(spec.name)
         await durable.publish(js, subject, payload, headers, deadline - _now())
 
+    def _denied_durable(self, spec: MethodSpec) -> Callable[[_denials.Denial], bool]:
+        needed = permissions.method_permissions(
+            "client",
+            self.spec,
+            spec,
+            prefix=self.prefix,
+            inbox_prefix=permissions.inbox_prefix_of(self.nc),
+        )
+        return needed.covers
+
     async def _start(self) -> Inbox:
+        self._denials = _denials.guard(self.nc)
         self._inbox = await inbox_for(self.nc)
         return self._inbox
 

@@ -31,15 +31,16 @@ import msgspec
 import nats.aio.client
 import nats.aio.msg
 import nats.errors
+from autonats import _denials
 from autonats._translate import nats_error
 from autonats.contract import codec, wire
 from autonats.contract.spec import DEFAULT_QUEUE, MethodSpec, ServiceSpec
-from autonats.errors import AutonatsError, EncodeError, ServiceError
+from autonats.errors import AutonatsError, EncodeError, PermissionDenied, ServiceError
 from autonats.observe import tracing as tracing_
 from autonats.observe.service_api import ServiceResponder
 from autonats.observe.stats import EndpointStats, live_handlers
 from autonats.observe.tracing import Tracing, current_trace_id
-from autonats.runtime import deadlines, endpoint
+from autonats.runtime import deadlines, endpoint, permissions
 from autonats.runtime.context import _current
 from autonats.runtime.durable import DurableConsumer, StreamOptions, Streams
 from autonats.runtime.endpoint import Endpoint
@@ -144,6 +145,8 @@ class Handler(Generic[P]):
         self._idle = asyncio.Event()
         self._idle.set()
         self._running = False
+        self._unlisten: Callable[[], None] = _nothing
+        self._denied_logged: set[_denials.Denial] = set()
         self._deadlines: deadlines.Deadlines  # the running loop's, set by run()
         #: The ADR-32 ($SRV) side of this handler; ``service.id`` is its instance id.
         self.service = ServiceResponder(self, metadata)
@@ -155,51 +158,82 @@ class Handler(Generic[P]):
         """Subscribe every method and return; calls are served in background tasks.
 
         If any step fails, what was set up is undone and one
-        :class:`~autonats.AutonatsError` says which step.
+        :class:`~autonats.AutonatsError` says which step; a subscription or
+        JetStream request the server refuses raises
+        :class:`~autonats.PermissionDenied` naming the subject, at once.
         """
         if self._running:
             return
-        spec = self.spec
         self._deadlines = deadlines.for_loop(asyncio.get_running_loop())
-        streams = Streams(self.nc, spec, self.prefix, self._stream_options)
-        step = "starting"
+        denials = _denials.guard(self.nc)
+        needed = permissions.for_handler(
+            self.spec,
+            prefix=self.prefix,
+            inbox_prefix=permissions.inbox_prefix_of(self.nc),
+        )
+        steps = ["starting"]
         try:
-            for ep in self._endpoints.values():
-                subject = ep.spec.subject(self.prefix)
-                step = f"subscribing {subject}"
-                if ep.spec.durable:
-                    step = f"setting up the durable calls of {subject} (JetStream)"
-                    consumer = DurableConsumer(
-                        streams, ep, self._serve_stored, self._spawn
-                    )
-                    self._consumers[ep.spec.name] = consumer
-                    await consumer.start()
-                    continue
-
-                async def on_message(msg: nats.aio.msg.Msg, ep: Endpoint = ep) -> None:
-                    self._accept(ep, msg)
-
-                ep.sub = await self.nc.subscribe(
-                    subject, queue=wire.QUEUE_GROUP, cb=on_message
-                )
-            self.started = time.time()
-            step = "answering $SRV discovery"
-            await self.service.start()
-            # nats-py writes flush()'s PING straight to the socket while SUBs may
-            # still wait in its pending buffer, so one PONG does not prove the
-            # server has them. By the second round trip the buffer has been written.
-            step = "confirming the subscriptions with the server"
-            await self.nc.flush()
-            await self.nc.flush()
+            await denials.race(self._subscribe_all(steps), needed.covers)
         except BaseException as exc:
             await self._undo()
+            if isinstance(exc, PermissionDenied):
+                raise PermissionDenied(
+                    f"cannot serve {self.spec.name}: {exc}",
+                    subject=exc.subject,
+                    operation=exc.operation,
+                ) from None
             error = nats_error(exc) if isinstance(exc, nats.errors.Error) else exc
             if not isinstance(error, AutonatsError | OSError | asyncio.TimeoutError):
                 raise
             # The same class, saying what failed: callers catch by class.
-            error.args = (f"cannot serve {self.spec.name}: {step} failed: {error}",)
+            error.args = (
+                f"cannot serve {self.spec.name}: {steps[-1]} failed: {error}",
+            )
             raise error from None
         self._running = True
+        # A refusal after the start (a pull, an ack) would otherwise go unnoticed.
+        self._unlisten = denials.listen(needed.covers, self._log_denied)
+
+    async def _subscribe_all(self, steps: list[str]) -> None:
+        """The steps of :meth:`run`; the last entry of ``steps`` names the current one."""
+        streams = Streams(self.nc, self.spec, self.prefix, self._stream_options)
+        for ep in self._endpoints.values():
+            subject = ep.spec.subject(self.prefix)
+            steps.append(f"subscribing {subject}")
+            if ep.spec.durable:
+                steps.append(f"setting up the durable calls of {subject} (JetStream)")
+                consumer = DurableConsumer(streams, ep, self._serve_stored, self._spawn)
+                self._consumers[ep.spec.name] = consumer
+                await consumer.start()
+                continue
+
+            async def on_message(msg: nats.aio.msg.Msg, ep: Endpoint = ep) -> None:
+                self._accept(ep, msg)
+
+            ep.sub = await self.nc.subscribe(
+                subject, queue=wire.QUEUE_GROUP, cb=on_message
+            )
+        self.started = time.time()
+        steps.append("answering $SRV discovery")
+        await self.service.start()
+        # nats-py writes flush()'s PING straight to the socket while SUBs may
+        # still wait in its pending buffer, so one PONG does not prove the
+        # server has them. By the second round trip the buffer has been written
+        # (and any refusal of them has arrived: the server answers in order).
+        steps.append("confirming the subscriptions with the server")
+        await self.nc.flush()
+        await self.nc.flush()
+
+    def _log_denied(self, denial: _denials.Denial) -> None:
+        if denial in self._denied_logged:
+            return
+        self._denied_logged.add(denial)
+        log.error(
+            "%s: %s; calls that need it are not served until the user's "
+            "permissions allow it",
+            self.spec.name,
+            denial.error(),
+        )
 
     async def _undo(self) -> None:
         """Take back what a failed :meth:`run` set up (best effort)."""
@@ -226,6 +260,7 @@ class Handler(Generic[P]):
         if not self._running:
             return
         self._running = False
+        self._unlisten()
         await self.service.stop()
         for consumer in self._consumers.values():
             await consumer.stop()
@@ -503,6 +538,10 @@ class Handler(Generic[P]):
             await self.nc.publish(subject, data, headers=headers)
         except nats.errors.Error as exc:
             log.warning("%s: reply not sent: %s", self.spec.name, exc)
+
+
+def _nothing() -> None:
+    return None
 
 
 #: The clock of deadlines, here and in the client: what asyncio's loop.time()

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import nats.aio.client
 import nats.aio.msg
+import nats.aio.subscription
+from autonats import _denials
 from autonats.errors import TimeoutError
 from autonats.runtime import deadlines
 
@@ -35,13 +37,29 @@ class Inbox:
         self.waiting: dict[str, asyncio.Future[nats.aio.msg.Msg]] = {}
         self.routes: dict[str, Callable[[nats.aio.msg.Msg], None]] = {}
         self._tokens = itertools.count(1)
-        self._subscribed = False
+        # Weak: a subscription holds its connection (the connection holds it).
+        self._sub: weakref.ref[nats.aio.subscription.Subscription] | None = None
+        self._refused: weakref.ref[nats.aio.subscription.Subscription] | None = None
         self._deadlines: deadlines.Deadlines | None = None
 
     async def start(self, nc: nats.aio.client.Client) -> None:
-        if not self._subscribed:
-            await nc.subscribe(self.prefix + "*", cb=self._on_reply)
-            self._subscribed = True
+        if self._sub is None:
+            refused = self._refused() if self._refused is not None else None
+            self._refused = None
+            if refused is not None:
+                await refused.unsubscribe()
+            sub = await nc.subscribe(self.prefix + "*", cb=self._on_reply)
+            self._sub = weakref.ref(sub)
+
+    def refused(self, denial: _denials.Denial) -> None:
+        """The server refused the inbox's subscription: no reply can arrive, so
+        every waiting call fails now, and the next call subscribes again (the
+        user's permissions may have changed by then)."""
+        error = denial.error()
+        for future in self.waiting.values():
+            if not future.done():
+                future.set_exception(error)
+        self._refused, self._sub = self._sub, None
 
     def expect(
         self, loop: asyncio.AbstractEventLoop, deadline: float
@@ -105,5 +123,10 @@ async def inbox_for(nc: nats.aio.client.Client) -> Inbox:
     inbox = _inboxes.get(nc)
     if inbox is None:
         inbox = _inboxes[nc] = Inbox(nc)
+        subject = inbox.prefix + "*"
+        _denials.guard(nc).listen(
+            lambda d: d.operation == "subscribe" and d.subject == subject.lower(),
+            inbox.refused,
+        )
     await inbox.start(nc)
     return inbox
