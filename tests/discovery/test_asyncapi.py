@@ -70,7 +70,7 @@ def test_every_method_has_a_request_and_a_reply(document: dict[str, Any]) -> Non
             operation = operations[key]
             assert operation["action"] == "receive"
             assert operation["bindings"]["nats"]["queue"] == "q"
-            assert channels[key]["address"] == f"autonats.{key}"
+            assert channels[key]["address"] == method.subject("autonats")
             request = _pointer(document, operation["messages"][0]["$ref"])
             assert "payload" in _pointer(document, request["$ref"])
             if method.oneway:

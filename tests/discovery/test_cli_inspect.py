@@ -35,6 +35,7 @@ def test_one_instance(served: Served, nats_url: str) -> None:
     assert table.returncode == 0, table.stderr
     header, *lines = table.stdout.splitlines()
     assert header.split() == [
+        "PREFIX",
         "NAME",
         "VERSION",
         "INSTANCES",
@@ -43,12 +44,15 @@ def test_one_instance(served: Served, nats_url: str) -> None:
         "ERRORS",
         "AVG",
     ]
-    assert any(line.split()[:4] == ["user", "1.0.0", "1", "10"] for line in lines)
+    assert any(
+        line.split()[:5] == ["autonats", "user", "1.0.0", "1", "10"] for line in lines
+    )
+    assert row["prefix"] == "autonats"
 
     info = cli("info", "user", "--server", nats_url)
     assert info.returncode == 0, info.stderr
     assert "get_by_id(id: str) -> User" in info.stdout
-    assert "autonats.user.get_by_id, queue q, timeout 5s" in info.stdout
+    assert "autonats.user.v1.get_by_id, queue q, timeout 5s" in info.stdout
     assert "search(query: str, limit: int = 10, roles: set[Role] | None = null)" in (
         info.stdout
     )

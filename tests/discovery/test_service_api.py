@@ -57,7 +57,7 @@ async def test_info_describes_every_endpoint(nc: nats.aio.client.Client) -> None
     endpoints = {e["name"]: e for e in info["endpoints"]}
     assert list(endpoints) == list(USER_SERVICE.methods)
     get = endpoints["get_by_id"]
-    assert get["subject"] == "autonats.user.get_by_id"
+    assert get["subject"] == "autonats.user.v1.get_by_id"
     assert get["queue_group"] == "q"
     meta = get["metadata"]
     assert all(isinstance(v, str) for v in meta.values())
@@ -108,7 +108,7 @@ async def test_a_service_without_docstring_or_metadata_still_conforms(
 
 
 async def _raw(nc: nats.aio.client.Client, method: str, body: Any) -> Any:
-    msg = await nc.request(f"autonats.user.{method}", json.dumps(body).encode(), 5)
+    msg = await nc.request(f"autonats.user.v1.{method}", json.dumps(body).encode(), 5)
     return msg
 
 
@@ -185,7 +185,7 @@ async def test_discover_gathers_info_and_stats(nc: nats.aio.client.Client) -> No
     assert instance.started is not None
     assert instance.num_requests == 1
     create = {e.name: e for e in instance.endpoints}["create"]
-    assert create.subject == "autonats.user.create"
+    assert create.subject == "autonats.user.v1.create"
     assert create.num_requests == 1
     assert "request_schema" in create.metadata
 

@@ -32,7 +32,7 @@ async def echo(
 
 
 async def still_serves(nc: nats.aio.client.Client, prefix: str) -> None:
-    msg = await request(nc, f"{prefix}.rt-echo.integer", {"v": 41})
+    msg = await request(nc, f"{prefix}.rt-echo.v1.integer", {"v": 41})
     assert is_success(msg) and json.loads(msg.data) == 41
 
 
@@ -69,7 +69,7 @@ async def test_declared_error_on_the_wire(
     nc: nats.aio.client.Client, echo: RtEchoClient, prefix: str
 ) -> None:
     code, header, body = error_of(
-        await request(nc, f"{prefix}.rt-echo.fail", {"kind": "gone"})
+        await request(nc, f"{prefix}.rt-echo.v1.fail", {"kind": "gone"})
     )
     assert (code, header) == (410, "gone away")
     assert body == {"type": "Gone", "code": 410, "message": "gone away"}
@@ -130,7 +130,7 @@ async def test_bad_request_is_400_and_handler_keeps_serving(
     body: bytes,
     mentions: str,
 ) -> None:
-    msg = await request(nc, f"{prefix}.rt-echo.{method}", body, timeout=3)
+    msg = await request(nc, f"{prefix}.rt-echo.v1.{method}", body, timeout=3)
     code, _, payload = error_of(msg)
     assert code == 400
     assert payload["type"] == "BadRequest"
@@ -150,7 +150,7 @@ async def test_huge_payloads_near_max_payload(
     nc: nats.aio.client.Client, echo: RtEchoClient, prefix: str
 ) -> None:
     limit = nc.max_payload
-    subject = f"{prefix}.rt-echo.size"
+    subject = f"{prefix}.rt-echo.v1.size"
     text = "x" * (limit - 100)
     # Valid and just under the limit: served.
     msg = await request(nc, subject, {"v": text})
@@ -213,7 +213,9 @@ async def test_undeclared_exception_is_500_without_leaking(
     kind: str,
 ) -> None:
     caplog.set_level(logging.INFO, logger="autonats")
-    msg = await request(nc, f"{prefix}.rt-echo.fail", {"kind": kind, "secret": SECRET})
+    msg = await request(
+        nc, f"{prefix}.rt-echo.v1.fail", {"kind": kind, "secret": SECRET}
+    )
     code, header, body = error_of(msg)
     assert code == 500
     assert header == "internal error"
@@ -269,7 +271,7 @@ async def test_a_thousand_mixed_requests(
     async def one(good: bool, value: object) -> None:
         body = json.dumps({"v": value}).encode() if good else value
         async with gate:
-            msg = await request(nc, f"{prefix}.rt-echo.integer", body, timeout=10)  # type: ignore[arg-type]
+            msg = await request(nc, f"{prefix}.rt-echo.v1.integer", body, timeout=10)  # type: ignore[arg-type]
         if is_success(msg):
             results.append((good, value, 200, json.loads(msg.data)))
         else:

@@ -180,6 +180,6 @@ async def test_a_reply_carries_every_field_of_its_value(
 ) -> None:
     """An argument decoded without its defaulted fields and sent back whole."""
     async with RtEchoHandler(hnc, Echo(), prefix=prefix):
-        msg = await request(nc, f"{prefix}.rt-echo.box", {"v": {"label": "x"}})
+        msg = await request(nc, f"{prefix}.rt-echo.v1.box", {"v": {"label": "x"}})
         assert json.loads(msg.data) == {"label": "x", "size": 1, "tags": []}
         assert await RtEchoClient(nc, prefix=prefix).box(Box("y")) == Box("y")

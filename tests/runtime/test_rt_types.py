@@ -190,7 +190,7 @@ async def test_defaults_and_keyword_only_parameters(echo: RtEchoClient) -> None:
 async def test_handler_applies_defaults_of_omitted_parameters(
     nc: nats.aio.client.Client, echo: RtEchoClient, prefix: str
 ) -> None:
-    msg = await request(nc, f"{prefix}.rt-echo.defaults", {"a": 5, "e": True})
+    msg = await request(nc, f"{prefix}.rt-echo.v1.defaults", {"a": 5, "e": True})
     assert is_success(msg)
     assert json.loads(msg.data) == {
         "a": 5,
@@ -199,10 +199,10 @@ async def test_handler_applies_defaults_of_omitted_parameters(
         "d": "green",
         "e": True,
     }
-    msg = await request(nc, f"{prefix}.rt-echo.keywords", {"x": 1})
+    msg = await request(nc, f"{prefix}.rt-echo.v1.keywords", {"x": 1})
     assert json.loads(msg.data) == "1:y"
     # Unknown keys are ignored (a newer client's optional parameters).
-    msg = await request(nc, f"{prefix}.rt-echo.keywords", {"x": 1, "zzz": [1]})
+    msg = await request(nc, f"{prefix}.rt-echo.v1.keywords", {"x": 1, "zzz": [1]})
     assert json.loads(msg.data) == "1:y"
 
 
@@ -236,17 +236,17 @@ async def test_values_travel_as_the_documented_json(
             "model": {"name": "m", "score": 0.0, "born": "2026-11-28", "labels": []},
         }
     }
-    msg = await request(nc, f"{prefix}.rt-echo.record", body)
+    msg = await request(nc, f"{prefix}.rt-echo.v1.record", body)
     assert is_success(msg)
     got = json.loads(msg.data)
     assert got["id"] == str(KEY) and got["price"] == "9.95"
     assert got["at"] in ("2026-11-28T07:00:00+00:00", "2026-11-28T07:00:00Z")
     assert got["pairs"] == [[1, "a"]] and got["level"] == 2
-    msg = await request(nc, f"{prefix}.rt-echo.raw", {"v": "AAEC"})
+    msg = await request(nc, f"{prefix}.rt-echo.v1.raw", {"v": "AAEC"})
     assert json.loads(msg.data) == "AAEC"  # base64 of b"\x00\x01\x02"
     msg = await request(
         nc,
-        f"{prefix}.rt-echo.times",
+        f"{prefix}.rt-echo.v1.times",
         {
             "at": "2026-11-28T07:00:00Z",
             "day": "2026-11-28",

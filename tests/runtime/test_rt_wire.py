@@ -39,7 +39,7 @@ async def test_default_prefix_subject_and_request_body(
     finally:
         await sub.unsubscribe()
     first, second = seen
-    assert first.subject == "autonats.rt-echo.defaults"
+    assert first.subject == "autonats.rt-echo.v1.defaults"
     assert json.loads(first.data) == {
         "a": 1,
         "b": "x",
@@ -48,7 +48,7 @@ async def test_default_prefix_subject_and_request_body(
         "e": False,
     }
     assert first.reply  # request/reply: there is a reply subject
-    assert second.subject == "autonats.rt-echo.ping"
+    assert second.subject == "autonats.rt-echo.v1.ping"
     assert second.data in (b"", b"{}")
 
 
@@ -110,7 +110,7 @@ async def test_a_call_right_after_run_finds_the_handler(
             prefix = f"rtfirst{i}x{id(conn)}"
             async with RtEchoHandler(conn, Echo(), prefix=prefix):
                 try:
-                    await request(nc, f"{prefix}.rt-echo.ping", b"{}", timeout=2)
+                    await request(nc, f"{prefix}.rt-echo.v1.ping", b"{}", timeout=2)
                 except nats.errors.NoRespondersError:
                     failures += 1
         finally:
@@ -131,10 +131,10 @@ async def test_success_reply_has_no_error_headers(
             ("nothing", b"{}", None),
             ("text", {"v": "hi"}, "hi"),
         ]:
-            msg = await request(nc, f"{prefix}.rt-echo.{method}", body)
+            msg = await request(nc, f"{prefix}.rt-echo.v1.{method}", body)
             assert is_success(msg), msg.headers
             assert json.loads(msg.data) == expected
-        msg = await request(nc, f"{prefix}.rt-echo.nothing", b"")
+        msg = await request(nc, f"{prefix}.rt-echo.v1.nothing", b"")
         assert msg.data == b"null"
 
 
@@ -150,7 +150,7 @@ async def test_client_sends_remaining_time_in_whole_ms(
         seen.append(msg)
         await msg.respond(b'"pong"')
 
-    sub = await nc.subscribe(f"{prefix}.rt-echo.ping", queue="q", cb=responder)
+    sub = await nc.subscribe(f"{prefix}.rt-echo.v1.ping", queue="q", cb=responder)
     try:
         assert await RtEchoClient(nc, prefix=prefix, timeout=1.5).ping() == "pong"
         assert await RtEchoClient(nc, prefix=prefix).ping() == "pong"
@@ -205,7 +205,7 @@ async def test_client_reads_hand_written_error_replies(
         headers, data = replies[json.loads(msg.data)["kind"]]
         await nc.publish(msg.reply, data, headers=headers)
 
-    sub = await nc.subscribe(f"{prefix}.rt-echo.fail", cb=responder)
+    sub = await nc.subscribe(f"{prefix}.rt-echo.v1.fail", cb=responder)
     client = RtEchoClient(nc, prefix=prefix, timeout=2)
     try:
         with pytest.raises(Conflict) as conflict:
@@ -229,14 +229,14 @@ async def test_plain_nats_program_calls_and_reads_a_typed_error(
     """docs/protocol.md §7: only nats-py, JSON and the two headers."""
     async with RtEchoHandler(hnc, Echo()):
         ok = await nc.request(
-            "autonats.rt-echo.text",
+            "autonats.rt-echo.v1.text",
             b'{"v": "from another language"}',
             timeout=5,
             headers={"Autonats-Timeout": "5000"},
         )
         assert not ok.headers and json.loads(ok.data) == "from another language"
         err = await nc.request(
-            "autonats.rt-echo.fail",
+            "autonats.rt-echo.v1.fail",
             b'{"kind": "conflict"}',
             timeout=5,
             headers={"Autonats-Timeout": "5000"},

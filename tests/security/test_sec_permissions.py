@@ -132,7 +132,7 @@ async def test_the_client_calls_and_discovers(shop: NatsServer, served: Any) -> 
     inv = await _connect(shop, "inv")
     try:
         info = await inv.jetstream().consumer_info(
-            "autonats_inventory", "inventory_restock"
+            "autonats_inventory_v1", "inventory_v1_restock"
         )
         assert info.num_ack_pending == 0 and info.num_redelivered == 0
     finally:
@@ -153,8 +153,8 @@ async def test_a_client_cannot_answer_for_the_service(
             await msg.respond(b"999")
 
         for subject, queue in (
-            ("autonats.inventory.count", "q"),
-            ("autonats.inventory.count", ""),
+            ("autonats.inventory.v1.count", "q"),
+            ("autonats.inventory.v1.count", ""),
             ("autonats.>", ""),
         ):
             await alice.subscribe(subject, queue=queue, cb=forge)
@@ -262,7 +262,7 @@ def test_the_rules_are_exact() -> None:
         "$SRV.STATS.inventory.*",
         "_INBOX.>",
     ]
-    assert "autonats.inventory.count q" in handler["subscribe"]["allow"]
+    assert "autonats.inventory.v1.count q" in handler["subscribe"]["allow"]
     assert handler["allow_responses"] == {"max": 1, "expires": "2m"}
     billing = for_handler(BILLING_SERVICE).to_json()
     assert billing["publish"] == {"deny": [">"]}  # replies only
@@ -356,7 +356,7 @@ async def test_a_refusal_after_the_start_is_logged_once(
     narrowed the user's permissions and reloaded the server), the handler
     says so once, loudly, instead of going quiet."""
     rules = permissions("--handler", "inventory")
-    pull = "$JS.API.CONSUMER.MSG.NEXT.autonats_inventory.inventory_restock"
+    pull = "$JS.API.CONSUMER.MSG.NEXT.autonats_inventory_v1.inventory_v1_restock"
     narrowed = json.loads(json.dumps(rules))
     narrowed["publish"]["allow"].remove(pull)
     with NatsServer(

@@ -86,7 +86,12 @@ def add_parser(commands: Any) -> None:
 
 
 def _selection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument(
+        "service",
+        metavar="SERVICE",
+        help="the service's name (user), or its name and major version for "
+        "versions 1.0 and later (user.v2)",
+    )
     parser.add_argument(
         "seqs",
         nargs="*",
@@ -206,7 +211,11 @@ async def _read(
     ``limit``, 0: all) in stream order."""
     import nats.js.errors
 
-    stream = wire.dead_stream_name(args.prefix, args.service)
+    try:
+        service, version = wire.split_service(args.service)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    stream = wire.dead_stream_name(args.prefix, service, version)
     js = nc.jetstream(timeout=args.timeout)
     try:
         info = await js.stream_info(stream)
@@ -246,7 +255,7 @@ async def _read(
             )
         return stream, info, found[:limit] if limit else found
     subject = (
-        wire.dead_letter_subject(args.prefix, args.service, args.method[0])
+        wire.dead_letter_subject(args.prefix, service, args.method[0], version)
         if len(methods) == 1
         else None
     )

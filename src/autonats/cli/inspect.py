@@ -32,26 +32,34 @@ def add_parser(commands: Any) -> None:
         commands,
         "ls",
         "list running services",
-        "Ask every service on the server ($SRV.INFO and $SRV.STATS) and list them: "
-        "name, version, instances, endpoints, requests, errors, average latency.",
+        "Ask every service on the server ($SRV.INFO and $SRV.STATS) and list them, "
+        "one line per subject prefix, name and version: instances, endpoints, "
+        "requests, errors, average latency.",
+    )
+    ls.add_argument(
+        "--prefix", help="only the services under this subject prefix (autonats)"
     )
     ls.set_defaults(func=run_ls)
     info = _command(
         commands,
         "info",
         "show a service's endpoints",
-        "Show each instance of service NAME: its endpoints, their subjects and "
-        "their parameter and return types.",
+        "Show each instance of service NAME (user, or user.v2 for one major "
+        "version): its endpoints, their subjects and their parameter and return "
+        "types.",
     )
     info.add_argument("name", metavar="NAME")
+    info.add_argument("--prefix", help="only the instances under this subject prefix")
     info.set_defaults(func=run_info)
     stats = _command(
         commands,
         "stats",
         "show a service's counters",
-        "Show the counters of every endpoint of every instance of service NAME.",
+        "Show the counters of every endpoint of every instance of service NAME "
+        "(user, or user.v2 for one major version).",
     )
     stats.add_argument("name", metavar="NAME")
+    stats.add_argument("--prefix", help="only the instances under this subject prefix")
     stats.set_defaults(func=run_stats)
     call = _command(
         commands,
@@ -63,7 +71,12 @@ def add_parser(commands: Any) -> None:
         "message and exits with status 1.",
         timeout=5.0,
     )
-    call.add_argument("target", metavar="SERVICE.METHOD")
+    call.add_argument(
+        "target",
+        metavar="SERVICE.METHOD",
+        help="e.g. user.get_by_id; user.v2.get_by_id picks major version 2 when "
+        "several run",
+    )
     call.add_argument("args", nargs="*", metavar="ARGS")
     call.add_argument(
         "--prefix",
@@ -94,11 +107,27 @@ def _command(
 
 
 def _instances(args: argparse.Namespace, name: str | None) -> list[ServiceInstance]:
+    """The instances that answer, of service ``name`` (``user`` or ``user.v2``:
+    one major version) or of every service; ``--prefix`` keeps one prefix."""
     from autonats.observe.discovery import discover
 
+    major = None
+    if name is not None:
+        try:
+            name, version = wire.split_service(name)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        major = wire.major(version) if "." in args.name else None
     found = run_connected(args, lambda nc: discover(nc, name, timeout=args.timeout))
+    prefix = getattr(args, "prefix", None) if name is not None else None
+    found = [
+        i
+        for i in found
+        if (major is None or i.major == major)
+        and (prefix is None or i.prefix == prefix)
+    ]
     if not found:
-        what = f"no instance of service {name!r}" if name else "no service"
+        what = f"no instance of service {args.name!r}" if name else "no service"
         raise CommandError(
             f"{what} answered on {settings(args).display} within {args.timeout:g} s"
         )
@@ -113,20 +142,27 @@ def _print_json(value: Any) -> None:
 
 
 def run_ls(args: argparse.Namespace) -> int:
-    """List services, one line each."""
-    instances = _instances(args, None)
+    """List services, one line per prefix, name and version."""
+    instances = [
+        i
+        for i in _instances(args, None)
+        if args.prefix is None or i.prefix == args.prefix
+    ]
+    if not instances:
+        raise CommandError(f"no service answered under prefix {args.prefix!r}")
     rows: list[dict[str, Any]] = []
-    by_name: dict[str, list[ServiceInstance]] = {}
+    groups: dict[tuple[str, str, str], list[ServiceInstance]] = {}
     for instance in instances:
-        by_name.setdefault(instance.name, []).append(instance)
-    for name, group in by_name.items():
-        versions = sorted({i.version for i in group})
+        key = (instance.prefix, instance.name, instance.version)
+        groups.setdefault(key, []).append(instance)
+    for (prefix, name, version), group in sorted(groups.items()):
         requests = sum(i.num_requests for i in group)
         spent = sum(i.processing_time for i in group)
         rows.append(
             {
+                "prefix": prefix,
                 "name": name,
-                "version": ", ".join(versions),
+                "version": version,
                 "instances": len(group),
                 "endpoints": max(len(i.endpoints) for i in group),
                 "requests": requests,
@@ -139,9 +175,19 @@ def run_ls(args: argparse.Namespace) -> int:
         _print_json(rows)
         return 0
     _table(
-        ["NAME", "VERSION", "INSTANCES", "ENDPOINTS", "REQUESTS", "ERRORS", "AVG"],
+        [
+            "PREFIX",
+            "NAME",
+            "VERSION",
+            "INSTANCES",
+            "ENDPOINTS",
+            "REQUESTS",
+            "ERRORS",
+            "AVG",
+        ],
         [
             [
+                r["prefix"] or "-",
                 r["name"],
                 r["version"],
                 r["instances"],
@@ -152,7 +198,7 @@ def run_ls(args: argparse.Namespace) -> int:
             ]
             for r in rows
         ],
-        right={2, 3, 4, 5, 6},
+        right={3, 4, 5, 6, 7},
     )
     return 0
 
@@ -468,30 +514,49 @@ def _json_types(schema: Any, defs: dict[str, Any], depth: int = 0) -> frozenset[
     return frozenset(types)
 
 
-async def _endpoint_metadata(nc: Any, service: str, method: str) -> dict[str, str]:
-    """The method's endpoint metadata from the first instance that answers
-    ``$SRV.INFO`` (empty when none does, or it is not an autonats service)."""
-    import nats.errors
-    from autonats import _denials
-    from autonats.errors import PermissionDenied
-    from autonats.observe.service_api import InfoResponse, control_subjects
+async def _endpoint(
+    nc: Any, service: str, version: str | None, method: str, prefix: str
+) -> tuple[str, dict[str, str]]:
+    """The method's subject and endpoint metadata, as the running instances of
+    the service describe them in ``$SRV.INFO`` under ``prefix``.
 
-    subject = control_subjects("INFO", service)
+    ``version`` (a major's ``N.0.0``) picks one major version; without it the
+    instances must agree on one. Nothing answering (or no autonats service):
+    the subject of the wire grammar and no metadata, the call reports the rest.
+    """
+    from autonats.errors import PermissionDenied
+    from autonats.observe.discovery import discover
+
     try:
-        msg = await _denials.guard(nc).race(
-            nc.request(subject, b"", timeout=1.0), _publishing(nc, subject)
-        )
-        info = msgspec.json.decode(msg.data, type=InfoResponse)
+        found = await discover(nc, service, timeout=1.0, quiet=0.1)
     except PermissionDenied as exc:
         if exc.operation == "subscribe":
             raise  # no reply can arrive, to this request or to the call
-        return {}  # discovery not allowed: call without the types
-    except (nats.errors.Error, msgspec.DecodeError):
-        return {}  # the call itself reports what is wrong
-    for endpoint in info.endpoints:
-        if endpoint.name == method:
-            return dict(endpoint.metadata or {})
-    return {}
+        found = []  # discovery not allowed: call without the types
+    wanted = None if version is None else wire.major(version)
+    seen: dict[int, tuple[str, dict[str, str]]] = {}
+    for instance in found:
+        major = instance.major
+        if instance.prefix != prefix or major is None:
+            continue
+        if wanted is not None and major != wanted:
+            continue
+        for endpoint in instance.endpoints:
+            if endpoint.name == method:
+                seen.setdefault(major, (endpoint.subject, dict(endpoint.metadata)))
+    if len(seen) > 1:
+        majors = sorted(seen)
+        names = ", ".join(
+            f"{service}.v{m}.{method}" if m else f"{service}.{method} (0.x)"
+            for m in majors
+        )
+        raise CommandError(
+            f"{service} is served in several major versions under {prefix}: "
+            f"name one: {names}"
+        )
+    if seen:
+        return next(iter(seen.values()))
+    return wire.method_subject(prefix, service, version or "0.0.0", method), {}
 
 
 def _request_schema(metadata: Mapping[str, str]) -> dict[str, Any] | None:
@@ -514,6 +579,25 @@ def _publishing(nc: Any, subject: str) -> Callable[[Any], bool]:
     )
 
 
+def _call_target(target: str) -> tuple[str, str | None, str]:
+    """``user.get_by_id`` or ``user.v2.get_by_id`` as (service, version or None,
+    method)."""
+    parts = target.split(".")
+    if len(parts) == 2 and all(parts):
+        return parts[0], None, parts[1]
+    if len(parts) == 3 and all(parts):
+        try:
+            service, version = wire.split_service(f"{parts[0]}.{parts[1]}")
+        except ValueError:
+            pass
+        else:
+            return service, version, parts[2]
+    raise CommandError(
+        f"{target!r}: expected SERVICE.METHOD or SERVICE.vN.METHOD, e.g. "
+        "user.get_by_id or user.v2.get_by_id"
+    )
+
+
 def run_call(args: argparse.Namespace) -> int:
     """Send one request and print the reply (or the error, exit status 1).
 
@@ -521,12 +605,7 @@ def run_call(args: argparse.Namespace) -> int:
     reply subject, a durable one stored through JetStream, and ``sent`` or
     ``stored`` is printed: there is no reply to wait for.
     """
-    service, dot, method = args.target.partition(".")
-    if not dot or not service or not method or "." in method:
-        raise CommandError(
-            f"{args.target!r}: expected SERVICE.METHOD, e.g. user.get_by_id"
-        )
-    subject = f"{args.prefix}.{service}.{method}"
+    service, version, method = _call_target(args.target)
     parse_call_args(args.args)  # report bad arguments before connecting
     headers = {wire.TIMEOUT_HEADER: wire.timeout_header(args.timeout)}
 
@@ -534,7 +613,7 @@ def run_call(args: argparse.Namespace) -> int:
         import nats.errors
         from autonats import _denials
 
-        metadata = await _endpoint_metadata(nc, service, method)
+        subject, metadata = await _endpoint(nc, service, version, method, args.prefix)
         body = parse_call_args(args.args, _request_schema(metadata))
         payload = json.dumps(body).encode()
         refused = _publishing(nc, subject)

@@ -39,7 +39,13 @@ def add_parser(commands: Any) -> None:
         "SIGTERM, which drain in-flight calls first. A module is looked up from "
         "the current folder; a file from its own folder.",
     )
-    serve.add_argument("target", metavar="TARGET")
+    serve.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="module:attr or path/to/file.py:attr; several are served by one "
+        "process on one connection (e.g. two major versions of a service)",
+    )
     add_connection_flags(serve, default_server="an embedded nats-server")
     serve.add_argument(
         "--reconnect-wait",
@@ -123,30 +129,36 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args.metadata = _metadata(args.metadata)  # fail on a bad pair before starting
-    target = _load_target(args.target)
+    if args.handler and len(args.targets) > 1:
+        raise CommandError("--handler names the handler of one TARGET only")
+    targets = [_load_target(target) for target in args.targets]
     if args.metrics_port is not None:
         _serve_metrics(args.metrics_port, args.metrics_addr)
-    _run(_serve_until_signal(target, args), uvloop=not args.no_uvloop)
+    _run(_serve_until_signal(targets, args), uvloop=not args.no_uvloop)
     return 0
 
 
-async def _serve_until_signal(target: object, args: argparse.Namespace) -> None:
+async def _serve_until_signal(targets: list[object], args: argparse.Namespace) -> None:
     # An async factory runs on the loop that serves: what it makes may be bound
     # to that loop (a connection pool, an HTTP session).
-    impl = await target if inspect.isawaitable(target) else target
-    handler_cls = _find_handler(impl, args.handler)
+    served = []
+    for target in targets:
+        impl = await target if inspect.isawaitable(target) else target
+        served.append((_find_handler(impl, args.handler), impl))
     resolved = settings(args)
     with contextlib.ExitStack() as stack:
         if not resolved.explicit_servers:
-            url = _embedded_server(stack, handler_cls)
+            url = _embedded_server(stack, [cls for cls, _ in served])
             resolved = dataclasses.replace(resolved, servers=(url,))
-        await _serve(resolved, handler_cls, impl, args)
+        await _serve(resolved, served, args)
 
 
-def _embedded_server(stack: contextlib.ExitStack, handler_cls: Any) -> str:
+def _embedded_server(stack: contextlib.ExitStack, handler_classes: list[Any]) -> str:
     from autonats.testing import NatsServer
 
-    durable = any(m.durable for m in handler_cls.spec.methods.values())
+    durable = any(
+        m.durable for cls in handler_classes for m in cls.spec.methods.values()
+    )
     try:
         server = stack.enter_context(NatsServer(jetstream=durable))
     except (FileNotFoundError, RuntimeError) as exc:
@@ -156,7 +168,7 @@ def _embedded_server(stack: contextlib.ExitStack, handler_cls: Any) -> str:
 
 
 async def _serve(
-    resolved: Settings, handler_cls: Any, impl: object, args: argparse.Namespace
+    resolved: Settings, served: list[tuple[Any, object]], args: argparse.Namespace
 ) -> None:
 
     draining = False
@@ -182,34 +194,41 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    handler = handler_cls(
-        nc,
-        impl,
-        concurrency=args.concurrency,
-        prefix=args.prefix,
-        metadata=args.metadata,
-        replicas=args.replicas,
-        dead_letter_max_age=args.dead_letter_max_age,
-        dead_letter_max_bytes=args.dead_letter_max_bytes,
-    )
-    try:
-        await handler.run()
-    except (AutonatsError, OSError, asyncio.TimeoutError) as exc:
-        await nc.close()
-        text = str(exc)  # run() says which service and which step
-        if not text.startswith("cannot serve"):
-            text = f"cannot serve {handler.spec.name}: {text}"
-        raise CommandError(text) from None
-    spec = handler.spec
-    print(
-        f"serving {spec.name} ({', '.join(spec.methods)}) on {resolved.display} "
-        f"with {type(impl).__name__}; Ctrl-C to stop",
-        flush=True,
-    )
+    handlers: list[Any] = []
+    for handler_cls, impl in served:
+        handler = handler_cls(
+            nc,
+            impl,
+            concurrency=args.concurrency,
+            prefix=args.prefix,
+            metadata=args.metadata,
+            replicas=args.replicas,
+            dead_letter_max_age=args.dead_letter_max_age,
+            dead_letter_max_bytes=args.dead_letter_max_bytes,
+        )
+        try:
+            await handler.run()
+        except (AutonatsError, OSError, asyncio.TimeoutError) as exc:
+            for started in handlers:
+                await started.shutdown()
+            await nc.close()
+            text = str(exc)  # run() says which service and which step
+            if not text.startswith("cannot serve"):
+                text = f"cannot serve {handler.spec.name}: {text}"
+            raise CommandError(text) from None
+        handlers.append(handler)
+        spec = handler.spec
+        print(
+            f"serving {spec.name} {spec.version} ({', '.join(spec.methods)}) on "
+            f"{resolved.display} with {type(impl).__name__}",
+            flush=True,
+        )
+    print("Ctrl-C to stop", flush=True)
     await stop.wait()
     draining = True
     print("draining...", flush=True)
-    await handler.shutdown()
+    for handler in handlers:
+        await handler.shutdown()
     await nc.drain()
     print("stopped", flush=True)
 

@@ -7,6 +7,7 @@ Every mistake becomes a :class:`~autonats.errors.DeclarationError` that reads
 from __future__ import annotations
 
 import ast
+import dataclasses
 import enum
 import importlib
 import importlib.util
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from autonats.codegen import model
-from autonats.contract import codec, spec
+from autonats.contract import codec, spec, wire
 from autonats.contract.declare import (
     NAME_RE,
     MethodOptions,
@@ -73,12 +74,28 @@ def parse(
         name for cls, _, _ in found for name, _, _ in _members(cls)
     )
     errors = _errors(src, renderer)
+    # A service declared in several major versions (side by side) gets the
+    # major in its generated names: UserV1Client, UserV2Client.
+    majors: dict[str, dict[int, int]] = {}  # name -> major -> line
+    for _, options, line in found:
+        major = wire.major(options.version)
+        earlier = majors.setdefault(options.name, {}).get(major)
+        if earlier is not None:
+            raise src.error(
+                f"service {options.name!r} is declared twice with major version "
+                f"{major} (line {earlier}): one Protocol per major version",
+                line,
+            )
+        majors[options.name][major] = line
     services = []
     seen: dict[str, str] = {}  # generated names -> the service generating them
     for cls, options, line in found:
         service = _service(
             src, renderer, cls, options, line, timeout, concurrency, errors
         )
+        if len(majors[service.name]) > 1:
+            major = wire.major(service.version)
+            service = dataclasses.replace(service, pascal=f"{service.pascal}V{major}")
         if not service.pascal.isidentifier() or not service.pascal[0].isalpha():
             raise src.error(
                 f"service name {service.name!r} cannot name the generated classes "

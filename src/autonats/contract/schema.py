@@ -303,10 +303,11 @@ def _method(
         "messages": {"request": {"$ref": f"#/components/messages/{request_key}"}},
     }
     if method.durable:
-        stream = wire.stream_name(prefix, service.name)
+        stream = wire.stream_name(prefix, service.name, service.version)
         summary = (
             f"durable oneway: stored in JetStream stream {stream}, pulled by the "
-            f"durable consumer {wire.consumer_name(service.name, method.name)} "
+            f"durable consumer "
+            f"{wire.consumer_name(service.name, method.name, service.version)} "
             f"that every handler shares; delivered at least once, each delivery "
             f"with a timeout of {method.timeout:g} s"
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from autonats.contract import codec
+from autonats.contract import codec, wire
 from autonats.contract.declare import MethodOptions
 from autonats.errors import DeclarationError, ServiceError
 
@@ -44,6 +44,7 @@ class MethodSpec:
     concurrency: int = DEFAULT_CONCURRENCY
     oneway: bool = False
     durable: bool = False
+    version: str = "0.0.0"  # the service's
     args_type: type[msgspec.Struct] = field(init=False, repr=False)
     args_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
     reply_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
@@ -75,8 +76,9 @@ class MethodSpec:
         )
 
     def subject(self, prefix: str) -> str:
-        """``<prefix>.<service>.<method>``."""
-        return f"{prefix}.{self.service}.{self.name}"
+        """``<prefix>.<service>.<method>``, or ``<prefix>.<service>.v<MAJOR>.<method>``
+        for versions 1.0 and later (docs/protocol.md, section 1)."""
+        return wire.method_subject(prefix, self.service, self.version, self.name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +92,12 @@ class ServiceSpec:
     version: str = "0.0.0"
     description: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def major(self) -> int:
+        """The major version: services of different majors are different services
+        on the wire (their subjects differ), served side by side."""
+        return wire.major(self.version)
 
 
 def build(
@@ -118,6 +126,7 @@ def build(
             ),
             oneway=options.oneway,
             durable=options.durable,
+            version=version,
         )
     return ServiceSpec(
         name=name,

@@ -26,7 +26,12 @@ __all__ = [
     "dead_letter_subject",
     "dead_stream_name",
     "error_headers",
+    "major",
+    "method_subject",
     "parse_timeout",
+    "service_key",
+    "service_token",
+    "split_service",
     "stream_name",
     "timeout_header",
 ]
@@ -117,26 +122,75 @@ def error_headers(code: int, message: str) -> dict[str, str]:
     return {ERROR_HEADER: line, ERROR_CODE_HEADER: str(code)}
 
 
+# -- subjects (docs/protocol.md, section 1) -----------------------------------
+
+
+def major(version: str) -> int:
+    """The major number of a semantic version: ``"2.1.0"`` -> 2."""
+    head = version.partition(".")[0]
+    if not head.isdigit():
+        raise ValueError(f"{version!r} is not a semantic version")
+    return int(head)
+
+
+def service_token(service: str, version: str) -> str:
+    """How a service appears in its subjects: ``user`` for versions 0.x (no
+    compatibility promised, the subjects of autonats before versions), else
+    ``user.v<MAJOR>``. Minor and patch versions never change subjects."""
+    number = major(version)
+    return service if number < 1 else f"{service}.v{number}"
+
+
+def method_subject(prefix: str, service: str, version: str, method: str) -> str:
+    """``<prefix>.<service>[.v<MAJOR>].<method>``, e.g. ``autonats.user.v2.get_by_id``."""
+    return f"{prefix}.{service_token(service, version)}.{method}"
+
+
+def split_service(text: str) -> tuple[str, str]:
+    """A service as commands name it, ``user`` or ``user.v2``, as (name, a
+    version of that major): ``("user", "0.0.0")``, ``("user", "2.0.0")``."""
+    name, dot, token = text.partition(".")
+    if dot and token[:1] == "v" and token[1:].isdigit() and int(token[1:]) >= 1:
+        return name, f"{int(token[1:])}.0.0"
+    if dot:
+        raise ValueError(
+            f"{text!r}: expected a service name, or a name and a major version "
+            "such as user.v2"
+        )
+    return name, "0.0.0"
+
+
+def service_key(service: str, version: str) -> str:
+    """A service's major version as one name token: ``user`` (0.x) or ``user_v2``."""
+    number = major(version)
+    return service if number < 1 else f"{service}_v{number}"
+
+
 # -- durable oneway calls (docs/protocol.md, section 10) ----------------------
 
 _NOT_A_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def stream_name(prefix: str, service: str) -> str:
-    """The JetStream stream of a service's durable calls, e.g. ``autonats_user``."""
-    return _NOT_A_NAME.sub("_", f"{prefix}_{service}")
+def stream_name(prefix: str, service: str, version: str = "0.0.0") -> str:
+    """The JetStream stream of a service's durable calls, e.g. ``autonats_user``
+    (``autonats_user_v2`` for version 2.x)."""
+    return _NOT_A_NAME.sub("_", f"{prefix}_{service_key(service, version)}")
 
 
-def dead_stream_name(prefix: str, service: str) -> str:
+def dead_stream_name(prefix: str, service: str, version: str = "0.0.0") -> str:
     """The stream of a service's dead letters, e.g. ``autonats_user_dead``."""
-    return f"{stream_name(prefix, service)}_dead"
+    return f"{stream_name(prefix, service, version)}_dead"
 
 
-def consumer_name(service: str, method: str) -> str:
-    """The durable consumer of one method, shared by every handler instance."""
-    return _NOT_A_NAME.sub("_", f"{service}_{method}")
+def consumer_name(service: str, method: str, version: str = "0.0.0") -> str:
+    """The durable consumer of one method, shared by every handler instance,
+    e.g. ``user_touch`` (``user_v2_touch`` for version 2.x)."""
+    return _NOT_A_NAME.sub("_", f"{service_key(service, version)}_{method}")
 
 
-def dead_letter_subject(prefix: str, service: str, method: str) -> str:
-    """Where calls that failed every delivery are kept: ``<prefix>.dead.<service>.<method>``."""
-    return f"{prefix}.dead.{service}.{method}"
+def dead_letter_subject(
+    prefix: str, service: str, method: str, version: str = "0.0.0"
+) -> str:
+    """Where calls that failed every delivery are kept:
+    ``<prefix>.dead.<service>[.v<MAJOR>].<method>``."""
+    return f"{prefix}.dead.{service_token(service, version)}.{method}"

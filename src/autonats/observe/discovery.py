@@ -21,6 +21,7 @@ import nats.aio.msg
 import nats.errors
 from autonats import _denials
 from autonats._translate import nats_error
+from autonats.contract import wire
 from autonats.observe.service_api import (
     EndpointInfo,
     EndpointStatsInfo,
@@ -72,6 +73,29 @@ class ServiceInstance:
     endpoints: tuple[Endpoint, ...] = ()
     has_info: bool = True
     has_stats: bool = True
+
+    @property
+    def prefix(self) -> str:
+        """The subject prefix the instance serves under (``autonats``), read from
+        its endpoints' subjects; "" when they do not follow autonats' grammar
+        (another kind of NATS service)."""
+        try:
+            token = wire.service_token(self.name, self.version)
+        except ValueError:
+            return ""
+        for endpoint in self.endpoints:
+            tail = f".{token}.{endpoint.name}"
+            if endpoint.subject.endswith(tail) and len(endpoint.subject) > len(tail):
+                return endpoint.subject[: -len(tail)]
+        return ""
+
+    @property
+    def major(self) -> int | None:
+        """The major version, or None when the version is not semantic."""
+        try:
+            return wire.major(self.version)
+        except ValueError:
+            return None
 
     @property
     def num_requests(self) -> int:

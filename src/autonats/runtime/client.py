@@ -223,7 +223,7 @@ class Client:
             if not reply_headers:
                 return _decode(spec, msg.data)
             if reply_headers.get(wire.STATUS_HEADER) == "503" and not msg.data:
-                raise NoRespondersError(f"no handler serves {subject}")
+                raise NoRespondersError(_nobody(self.spec, subject))
             error = self._error(reply_headers, msg.data)
             if error is None:
                 return _decode(spec, msg.data)
@@ -438,6 +438,16 @@ def _decode(spec: MethodSpec, data: bytes) -> Any:
             f"{spec.service}.{spec.name}: the reply cannot be decoded: "
             f"{type(exc).__name__}"
         ) from None
+
+
+def _nobody(spec: ServiceSpec, subject: str) -> str:
+    """Why a call got no responders, naming the major version it asked for."""
+    if spec.major < 1:
+        return f"no handler serves {subject}"
+    return (
+        f"no handler serves {subject}: no instance of {spec.name} "
+        f"v{spec.major} (version {spec.major}.x) is running"
+    )
 
 
 def _outcome(exc: AutonatsError) -> str:

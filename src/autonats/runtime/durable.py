@@ -207,7 +207,7 @@ def _work_config(
     spec: ServiceSpec, prefix: str, replicas: int
 ) -> nats.js.api.StreamConfig:
     return nats.js.api.StreamConfig(
-        name=stream_name(prefix, spec.name),
+        name=stream_name(prefix, spec.name, spec.version),
         subjects=[m.subject(prefix) for m in _durable(spec)],
         retention=nats.js.api.RetentionPolicy.WORK_QUEUE,
         duplicate_window=DUPLICATE_WINDOW,
@@ -220,9 +220,10 @@ def _dead_config(
     spec: ServiceSpec, prefix: str, replicas: int, max_age: float, max_bytes: int
 ) -> nats.js.api.StreamConfig:
     return nats.js.api.StreamConfig(
-        name=dead_stream_name(prefix, spec.name),
+        name=dead_stream_name(prefix, spec.name, spec.version),
         subjects=[
-            dead_letter_subject(prefix, spec.name, m.name) for m in _durable(spec)
+            dead_letter_subject(prefix, spec.name, m.name, spec.version)
+            for m in _durable(spec)
         ],
         retention=nats.js.api.RetentionPolicy.LIMITS,
         discard=nats.js.api.DiscardPolicy.OLD,
@@ -587,8 +588,8 @@ class DurableConsumer:
         """Set up the streams, bind the durable consumer and start pulling."""
         spec = self.endpoint.spec
         await self.streams.ensure()
-        durable = consumer_name(spec.service, spec.name)
-        stream = stream_name(self.prefix, spec.service)
+        durable = consumer_name(spec.service, spec.name, spec.version)
+        stream = stream_name(self.prefix, spec.service, spec.version)
         config = nats.js.api.ConsumerConfig(
             ack_policy=nats.js.api.AckPolicy.EXPLICIT,
             # Unlimited: autonats counts deliveries itself, so that a call
@@ -711,7 +712,7 @@ class DurableConsumer:
         meta = msg.metadata
         headers[MSG_ID_HEADER] = f"{meta.stream}:{meta.sequence.stream}"
         await self.nc.jetstream().publish(
-            dead_letter_subject(self.prefix, spec.service, spec.name),
+            dead_letter_subject(self.prefix, spec.service, spec.name, spec.version),
             msg.data,
             headers=headers,
         )

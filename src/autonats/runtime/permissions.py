@@ -165,7 +165,7 @@ def method_permissions(
         1, max(DEFAULT_RESPONSE_EXPIRES, method.timeout + RESPONSE_MARGIN)
     )
     kind = method_kind(method)
-    work = wire.stream_name(prefix, service.name)
+    work = wire.stream_name(prefix, service.name, service.version)
     if role == "handler":
         if kind == "request":
             return Permissions(
@@ -173,8 +173,8 @@ def method_permissions(
             )
         if kind == "oneway":
             return Permissions(subscribe=(f"{subject} {wire.QUEUE_GROUP}",))
-        consumer = wire.consumer_name(service.name, method.name)
-        streams = (work, wire.dead_stream_name(prefix, service.name))
+        consumer = wire.consumer_name(service.name, method.name, service.version)
+        streams = (work, wire.dead_stream_name(prefix, service.name, service.version))
         return Permissions(
             publish=(
                 *(
@@ -185,7 +185,9 @@ def method_permissions(
                 f"{JS_API}.CONSUMER.INFO.{work}.{consumer}",
                 f"{JS_API}.CONSUMER.CREATE.{work}.{consumer}.{subject}",
                 f"{JS_API}.CONSUMER.MSG.NEXT.{work}.{consumer}",
-                wire.dead_letter_subject(prefix, service.name, method.name),
+                wire.dead_letter_subject(
+                    prefix, service.name, method.name, service.version
+                ),
             ),
             subscribe=(inbox,),
             # The ack (or nak) is the one reply to each delivery.
