@@ -33,6 +33,8 @@ generate: $(STAMP)
 check-generated: $(STAMP)
 	$(BIN)/autonats generate --check examples/users.py benchmarks/echo.py \
 		tests/runtime/rt_api.py tests/runtime/rt_legacy.py tests/faults/flt_api.py \
+		tests/versioning/ver_api.py tests/versioning/compat_old.py \
+		tests/versioning/compat_new.py \
 		tests/security/sec_api.py
 	$(BIN)/autonats generate --check --tracing tests/observability/chain.py
 	$(BIN)/autonats generate --check --tracing benchmarks/echo.py -o benchmarks/echo_traced_nats.py

@@ -13,7 +13,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+import typing
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from autonats.cli._common import CommandError, byte_size, duration, positive_int
@@ -337,7 +338,12 @@ def _find_handler(impl: object, explicit: str | None) -> Any:
         if inspect.isclass(cls) and issubclass(cls, Handler) and "spec" in cls.__dict__
     ]
     nominal = [c for c in candidates if c.spec.protocol in type(impl).__mro__]
-    structural = [c for c in candidates if _implements(impl, list(c.spec.methods))]
+    structural = [c for c in candidates if _implements(impl, c.spec)]
+    if len(structural) > 1:
+        # Two major versions of a service often share method names: the one
+        # whose every method the implementation has, and most of them, wins.
+        most = max(len(c.spec.methods) for c in structural)
+        structural = [c for c in structural if len(c.spec.methods) == most]
     found = list(dict.fromkeys(nominal or structural))
     if len(found) == 1:
         return found[0]
@@ -354,10 +360,22 @@ def _find_handler(impl: object, explicit: str | None) -> Any:
     )
 
 
-def _implements(impl: object, protocol_methods: Sequence[str]) -> bool:
-    return bool(protocol_methods) and all(
-        inspect.iscoroutinefunction(getattr(impl, n, None)) for n in protocol_methods
-    )
+def _implements(impl: object, spec: Any) -> bool:
+    """Whether ``impl`` has every method of the service as a coroutine function,
+    with the same return annotation wherever both sides' resolve."""
+    if not spec.methods:
+        return False
+    for name, method in spec.methods.items():
+        func = getattr(impl, name, None)
+        if not inspect.iscoroutinefunction(func):
+            return False
+        try:
+            returns = typing.get_type_hints(func).get("return", method.returns)
+        except Exception:  # an annotation that does not resolve: names only
+            continue
+        if (None if returns is type(None) else returns) != method.returns:
+            return False
+    return True
 
 
 def _import_generated_modules() -> None:
