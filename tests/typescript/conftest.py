@@ -52,7 +52,7 @@ TSCONFIG = {
         "rootDir": ".",
         "outDir": "out",
     },
-    "include": ["gen/*.ts", "shop/*.ts", "client_test.ts"],
+    "include": ["gen/*.ts", "shop/*.ts", "golden/*.ts", "client_test.ts"],
 }
 
 
@@ -86,7 +86,9 @@ def node() -> str:
 class Build:
     """One compilation of the generated code and the Node test program."""
 
-    folder: Path  # gen/ (the test contract), shop/ (examples/ts), client_test.ts
+    #: gen/ (the test contract, generated now), shop/ (examples/ts), golden/
+    #: (the golden files) and client_test.ts
+    folder: Path
     tsc: subprocess.CompletedProcess[str]
 
     @property
@@ -110,6 +112,9 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     (folder / "tsconfig.json").write_text(json.dumps(TSCONFIG), encoding="utf-8")
     shutil.copy(HERE / "client_test.ts", folder)
     shutil.copytree(ROOT / "examples" / "ts", folder / "shop")
+    (folder / "golden").mkdir()
+    for golden in (HERE / "golden").glob("*.ts"):
+        shutil.copy(golden, folder / "golden")
     generated = run(
         sys.executable,
         "-m",
@@ -131,6 +136,19 @@ def js_server() -> Iterator[NatsServer]:
     """A nats-server with JetStream, for the durable oneway method."""
     with NatsServer(jetstream=True) as server:
         yield server
+
+
+@pytest.fixture
+def sandbox() -> Iterator[None]:
+    """Undo what importing interface files does to sys.path and sys.modules."""
+    path = list(sys.path)
+    modules = set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        for name in set(sys.modules) - modules:
+            del sys.modules[name]
 
 
 def node_env(**extra: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ import nats
 import pytest
 from autonats.testing import NatsServer
 
-from conftest import BIN, ROOT, Build, node, node_env, run
+from conftest import BIN, HERE, ROOT, Build, node, node_env, run
 from ts_api_nats import (
     TSBEHAVE_SERVICE,
     TSBUSY_SERVICE,
@@ -35,7 +35,9 @@ def test_generated_code_compiles_under_strict_flags(build: Build) -> None:
 def test_generated_code_is_formatted_as_prettier_would(build: Build) -> None:
     files = sorted((build.folder / "gen").glob("*.ts"))
     files += sorted((ROOT / "examples" / "ts").glob("*.ts"))
-    assert len(files) == 4
+    files += sorted((HERE / "golden").glob("*.ts"))
+    files.append(HERE / "client_test.ts")
+    assert len(files) == 8
     proc = run(BIN / "prettier", "--check", *files, cwd=build.folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -34,8 +34,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 def is_identifier(name: str) -> bool:
-    """Whether ``name`` can be written without quotes as a property key (ASCII)."""
-    return _IDENTIFIER.fullmatch(name) is not None
+    """Whether ``name`` can be written without quotes as a property key."""
+    return _IDENTIFIER.fullmatch(name) is not None or name.isidentifier()
 
 
 def quote(text: str) -> str:
@@ -118,14 +118,18 @@ class TsType:
     def _members(self) -> Iterator[tuple[str, TsType, bool]]:
         return zip(self.labels, self.items, self.optional, strict=True)
 
-    def member_lines(self) -> list[str]:
-        """The elements of a tuple or object type, one per line when broken."""
+    def member_heads(self) -> list[tuple[str, TsType]]:
+        """The elements of a tuple or object type: what precedes each type, and the type."""
         if self.kind == "tuple" and not self.labels:
-            return [str(i) for i in self.items]
+            return [("", i) for i in self.items]
         return [
-            f"{label}{'?' if opt else ''}: {item}"
+            (f"{label}{'?' if opt else ''}: ", item)
             for label, item, opt in self._members()
         ]
+
+    def member_lines(self) -> list[str]:
+        """The elements of a tuple or object type, each on one line."""
+        return [f"{head}{item}" for head, item in self.member_heads()]
 
 
 def atom(text: str) -> TsType:
@@ -224,12 +228,19 @@ class Buffer:
             self.add(f"{head}{node}{tail}")
             return
         if node.kind == "union":
+            if not head:  # a generic's argument or a tuple's element
+                self._union(node, tail)
+                return
             # name:
+            #   A | B;      (when that fits, else)
             #   | A
             #   | B;
             self.add(head.rstrip())
             with self.indent():
-                self._union(node, tail)
+                if self.fits(f"{node}{tail}"):
+                    self.add(f"{node}{tail}")
+                else:
+                    self._union(node, tail)
             return
         if node.kind == "array" and node.items[0].kind == "union":
             self.add(f"{head}(")
@@ -237,7 +248,9 @@ class Buffer:
                 self._union(node.items[0], "")
             self.add(f")[]{tail}")
             return
-        if node.kind == "generic":
+        if node.kind == "generic" and (
+            len(node.items) > 1 or node.items[0].kind != "atom"
+        ):
             self.add(f"{head}{node.text}<")
             with self.indent():
                 if len(node.items) == 1 and node.items[0].kind == "union":
@@ -253,8 +266,8 @@ class Buffer:
             )
             self.add(f"{head}{opening}")
             with self.indent():
-                for line in node.member_lines():
-                    self.add(line + separator)
+                for prefix, item in node.member_heads():
+                    self.typed(prefix, item, separator)
             self.add(f"{closing}{tail}")
             return
         self.add(f"{head}{node}{tail}")  # an atom: nothing to break

@@ -439,12 +439,12 @@ def _error_constructor(
     with buf.indent():
         buf.add(f"super({error.code}, message, fields);")
         for fname, _ in direct:
-            buf.add(f"this.{_member(fname)} = fields.{_member(fname)};")
+            buf.add(f"{_access('this', fname)} = {_access('fields', fname)};")
     buf.add("}")
 
 
-def _member(name: str) -> str:
-    return name if is_identifier(name) else f"[{quote(name)}]"
+def _access(obj: str, name: str) -> str:
+    return f"{obj}.{name}" if is_identifier(name) else f"{obj}[{quote(name)}]"
 
 
 def _service_def(
@@ -460,7 +460,15 @@ def _service_def(
                 entries = [f"timeout: {m.timeout_ms}"]
                 if m.kind != "call":
                     entries.append(f"kind: {quote(m.kind)}")
-                buf.add(f"{property_key(m.wire)}: {{ {', '.join(entries)} }},")
+                key = property_key(m.wire)
+                if buf.fits(f"{key}: {{ {', '.join(entries)} }},"):
+                    buf.add(f"{key}: {{ {', '.join(entries)} }},")
+                    continue
+                buf.add(f"{key}: {{")
+                with buf.indent():
+                    for entry in entries:
+                        buf.add(f"{entry},")
+                buf.add("},")
         buf.add("},")
         names = sorted(spec.errors)
         if buf.fits(f"errors: {{ {', '.join(names)} }},") or not names:

@@ -140,20 +140,20 @@ class TypeMapper:
         raise DeclarationError(f"type {what!r} has no JSON form for TypeScript")
 
     def _dict(self, info: msgspec.inspect.DictType) -> TsType:
-        value = self._info(info.value_type)
         key = info.key_type
         if isinstance(key, msgspec.inspect.Metadata):
             key = key.type
         # JSON keys are strings: only string-valued enums and literals narrow them.
-        if isinstance(key, msgspec.inspect.LiteralType) and all(
-            isinstance(v, str) for v in key.values
-        ):
-            return generic("Partial", generic("Record", self._info(key), value))
-        if isinstance(key, msgspec.inspect.EnumType) and all(
-            isinstance(m.value, str) for m in key.cls
-        ):
-            return generic("Partial", generic("Record", self._info(key), value))
-        return generic("Record", atom("string"), value)
+        narrow = (
+            isinstance(key, msgspec.inspect.LiteralType)
+            and all(isinstance(v, str) for v in key.values)
+        ) or (
+            isinstance(key, msgspec.inspect.EnumType)
+            and all(isinstance(m.value, str) for m in key.cls)
+        )
+        key_type = self._info(key) if narrow else atom("string")
+        record = generic("Record", key_type, self._info(info.value_type))
+        return generic("Partial", record) if narrow else record
 
     # -- named declarations -----------------------------------------------------
 
