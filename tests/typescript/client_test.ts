@@ -141,7 +141,7 @@ const everything: Everything = {
   address: { street: "Main St 1", city: "Utrecht", country: "BE" },
   point: [52.09, 5.12],
   tally: { total: 3, counts: { seen: 2 } },
-  note: { text: "n", day: "2026-11-28", tags: ["t"] },
+  note: { text: "n", day: "2026-11-28", tags: ["t"], attachment: "as text" },
   shapes: [
     { type: "Circle", radius: 1.5 },
     { type: "Square", side: 2 },
@@ -376,6 +376,33 @@ const checks: [string, () => Promise<void>][] = [
       await eventually("record ran", async () =>
         (await behave.notified()).includes("r1"),
       );
+    },
+  ],
+  [
+    "a durable call made before any handler waits in a new stream",
+    async () => {
+      // test_ts_node.py starts a Python handler of this prefix afterwards,
+      // which widens the stream and serves the stored call.
+      const later = new TsbehaveClient(nc, { prefix: `${prefix}-later` });
+      await later.record("stored before any handler");
+      const info = JSON.parse(
+        (
+          await nc.request(`$JS.API.STREAM.INFO.${prefix}-later_tsbehave`, "")
+        ).string(),
+      );
+      assert.equal(info.config.retention, "workqueue");
+      assert.deepEqual(info.config.subjects, [
+        `${prefix}-later.tsbehave.record`,
+      ]);
+      assert.equal(info.config.duplicate_window, 120_000_000_000);
+      assert.equal(info.state.messages, 1);
+      await later.record("and a second one");
+      const again = JSON.parse(
+        (
+          await nc.request(`$JS.API.STREAM.INFO.${prefix}-later_tsbehave`, "")
+        ).string(),
+      );
+      assert.equal(again.state.messages, 2);
     },
   ],
   [

@@ -6,6 +6,7 @@ from tables, generator errors, and ``autonats generate --lang ts``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import enum
@@ -18,12 +19,13 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import msgspec
+import pydantic
 import pytest
 from autonats import DeclarationError
 from autonats.codegen import generate_typescript, typescript
 from autonats.codegen.typescript.layout import quote
 from autonats.codegen.typescript.render import _kind
-from autonats.codegen.typescript.types import TypeMapper
+from autonats.codegen.typescript.types import Interface, TypeMapper
 
 from conftest import HERE, ROOT, run
 
@@ -192,6 +194,37 @@ def test_declarations() -> None:
     point = mapper.declarations["_Point"]
     assert point is not None
     assert str(getattr(point, "type", "")) == "[x: number, y?: number]"
+
+
+@dataclasses.dataclass
+class _Inner:
+    raw: bytes
+
+
+class _Blob(pydantic.BaseModel):
+    data: bytes
+    inner: _Inner | None = None
+
+
+class _Blob64(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(ser_json_bytes="base64")
+    data: bytes
+
+
+def test_bytes_in_pydantic_models_are_what_pydantic_writes() -> None:
+    mapper = TypeMapper()
+    assert str(mapper.map(tuple[_Blob, _Blob64, bytes])) == (
+        "[_Blob, _Blob64, autonats.Base64String]"
+    )
+    blob = mapper.declarations["_Blob"]
+    blob64 = mapper.declarations["_Blob64"]
+    assert isinstance(blob, Interface) and isinstance(blob64, Interface)
+    assert [str(t) for t in blob.types] == ["string", "_Inner | null"]
+    assert blob.optional == (False, True)
+    inner = mapper.declarations["_Inner"]  # reached through the model: pydantic's
+    assert isinstance(inner, Interface)
+    assert [str(t) for t in inner.types] == ["string"]
+    assert [str(t) for t in blob64.types] == ["autonats.Base64String"]
 
 
 # -- generator errors ---------------------------------------------------------------------

@@ -72,13 +72,22 @@ async def test_node_client_against_python_handlers(
                 proc.kill()
                 await proc.wait()
                 pytest.fail("the Node test program did not finish within 90 s")
+        results = [json.loads(line) for line in stdout.decode().splitlines()]
+        failed = [f"{r['name']}:\n{r['error']}" for r in results if not r["ok"]]
+        assert not failed, "\n\n".join(failed) + "\n" + stderr.decode()
+        assert proc.returncode == 0, stderr.decode()
+        assert len(results) >= 30, stdout.decode()
+        # Durable calls the TypeScript client stored before any handler ran (in
+        # a stream it created) are served by the Python handler that starts now.
+        later = Behave()
+        async with TsbehaveHandler(nc, later, prefix=f"{prefix}-later"):
+            for _ in range(500):
+                if len(later.keys) >= 2:
+                    break
+                await asyncio.sleep(0.02)
+        assert sorted(later.keys) == ["and a second one", "stored before any handler"]
     finally:
         await nc.close()
-    results = [json.loads(line) for line in stdout.decode().splitlines()]
-    failed = [f"{r['name']}:\n{r['error']}" for r in results if not r["ok"]]
-    assert not failed, "\n\n".join(failed) + "\n" + stderr.decode()
-    assert proc.returncode == 0, stderr.decode()
-    assert len(results) >= 30, stdout.decode()
     # Every method of every service the handlers serve was called from Node.
     assert values.called == set(TSVALUES_SERVICE.methods)
     assert behave.called == set(TSBEHAVE_SERVICE.methods)

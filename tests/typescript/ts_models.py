@@ -51,6 +51,8 @@ class Note(pydantic.BaseModel):
     text: str
     day: datetime.date
     tags: list[str] = []
+    # pydantic's JSON mode writes bytes as UTF-8 text, not base64.
+    attachment: bytes = b""
 
 
 class Circle(msgspec.Struct, tag=True):

@@ -140,27 +140,27 @@ export interface ServiceDef {
 /** W3C Trace Context headers, e.g. from OpenTelemetry's `propagation.inject`. */
 export interface TraceContext {
   traceparent: string;
-  tracestate?: string;
+  tracestate?: string | undefined;
 }
 
 /** Options of a generated client. */
 export interface ClientOptions {
   /** First part of every subject; clients and handlers must agree. Default `"autonats"`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Milliseconds every call waits, instead of each method's declared timeout. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Called before each call: the trace context to send with it, if any. */
-  trace?: () => TraceContext | undefined;
+  trace?: (() => TraceContext | undefined) | undefined;
 }
 
 /** Options of one call: the last parameter of every generated method. */
 export interface CallOptions {
   /** Milliseconds this call waits, instead of the client's or method's timeout. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Trace context for this call (wins over the client's `trace`). */
-  trace?: TraceContext;
+  trace?: TraceContext | undefined;
   /** Stops waiting when aborted; the call throws the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 // -- the wire contract (docs/protocol.md) ------------------------------------
@@ -269,6 +269,9 @@ export class Client {
     const signal = options?.signal;
     signal?.throwIfAborted();
     const call = this.#start(method, args, options);
+    if (call.def.kind !== undefined) {
+      throw new RangeError(`${call.subject} is ${call.def.kind}: publish it`);
+    }
     let explicit = call.explicit;
     let delay = RETRY_FIRST_MS;
     for (;;) {
@@ -323,6 +326,9 @@ export class Client {
   ): Promise<void> {
     options?.signal?.throwIfAborted();
     const call = this.#start(method, args, options);
+    if (call.def.kind === undefined) {
+      throw new RangeError(`${call.subject} has a reply: call it`);
+    }
     if (call.def.kind === "durable") {
       await this.#publishDurable(method, call);
       return;

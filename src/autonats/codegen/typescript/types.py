@@ -99,6 +99,9 @@ class TypeMapper:
         #: Declarations by name, in the order first reached (None while being built).
         self.declarations: dict[str, Declaration | None] = {}
         self._classes: dict[str, Any] = {}  # name -> the class it was taken from
+        # Inside a pydantic model, bytes are what pydantic's JSON mode makes of
+        # them: UTF-8 text unless the model says base64 (docs/protocol.md, 8).
+        self._pydantic_bytes: str | None = None
 
     def map(self, tp: Any) -> TsType:
         """The TypeScript type of ``tp``'s JSON; raises DeclarationError when there is none."""
@@ -109,6 +112,8 @@ class TypeMapper:
         if kind in _SCALARS:
             return atom(_SCALARS[kind])
         if kind in _STRINGS:
+            if self._pydantic_bytes is not None and _STRINGS[kind] == "Base64String":
+                return atom(self._pydantic_bytes)
             return atom(f"{_RT}.{_STRINGS[kind]}")
         if isinstance(info, msgspec.inspect.Metadata):
             return self._info(info.type)
@@ -227,14 +232,22 @@ class TypeMapper:
     def _pydantic(self, cls: Any) -> str:
         # The codec sends model_dump(mode="json"): every field, by field name.
         name, new = self._claim(cls)
-        if new:
-            fields = cls.model_fields
-            self.declarations[name] = Interface(
-                name,
-                tuple(property_key(k) for k in fields),
-                tuple(self.map(f.annotation) for f in fields.values()),
-                tuple(not f.is_required() for f in fields.values()),
-            )
+        if not new:
+            return name
+        fields = cls.model_fields
+        outer = self._pydantic_bytes
+        base64 = cls.model_config.get("ser_json_bytes") == "base64"
+        self._pydantic_bytes = f"{_RT}.Base64String" if base64 else "string"
+        try:
+            types = tuple(self.map(f.annotation) for f in fields.values())
+        finally:
+            self._pydantic_bytes = outer
+        self.declarations[name] = Interface(
+            name,
+            tuple(property_key(k) for k in fields),
+            types,
+            tuple(not f.is_required() for f in fields.values()),
+        )
         return name
 
     def declared(self) -> list[Declaration]:
