@@ -27,7 +27,7 @@ from autonats.codegen.typescript.layout import quote
 from autonats.codegen.typescript.render import _kind
 from autonats.codegen.typescript.types import Interface, TypeMapper
 
-from conftest import HERE, ROOT, run
+from ts_support import HERE, ROOT, run
 
 UPDATE = os.environ.get("AUTONATS_UPDATE_GOLDEN") == "1"
 GOLDEN = HERE / "golden"

@@ -12,7 +12,6 @@ import nats
 import pytest
 from autonats.testing import NatsServer
 
-from conftest import BIN, HERE, ROOT, Build, node, node_env, run
 from ts_api_nats import (
     TSBEHAVE_SERVICE,
     TSBUSY_SERVICE,
@@ -22,6 +21,7 @@ from ts_api_nats import (
     TsvaluesHandler,
 )
 from ts_impl import Behave, Busy, Values
+from ts_support import BIN, HERE, ROOT, Build, node, node_env, run
 
 
 def test_generated_code_compiles_under_strict_flags(build: Build) -> None:
