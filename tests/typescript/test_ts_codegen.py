@@ -11,6 +11,7 @@ import datetime
 import decimal
 import enum
 import os
+import sys
 import textwrap
 import types
 import typing
@@ -337,10 +338,8 @@ def iface(tmp_path: Path) -> Path:
     return path
 
 
-def autonats(*args: str | Path) -> Any:
-    import sys
-
-    return run(sys.executable, "-m", "autonats.cli", *args, cwd=ROOT)
+def autonats(*args: str | Path, cwd: Path = ROOT) -> Any:
+    return run(sys.executable, "-m", "autonats.cli", *args, cwd=cwd)
 
 
 def test_writes_the_module_and_the_runtime(iface: Path, tmp_path: Path) -> None:
@@ -413,6 +412,52 @@ def test_module_names_must_not_clash(iface: Path, tmp_path: Path) -> None:
     assert both.returncode == 1
     assert "another FILE also generates" in both.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("cwd", ["root", "interface folder"])
+def test_the_printed_commands_regenerate_exactly_that_output(
+    iface: Path, tmp_path: Path, cwd: str
+) -> None:
+    """Both the header's command (run in the interface's folder) and the
+    --check hint (run where --check ran) give back the same files."""
+    out = tmp_path / "web" / "nats"
+    where = ROOT if cwd == "root" else tmp_path
+    proc = autonats(
+        "generate", "--lang", "ts", "--timeout", "2.5", iface, "-o", out, cwd=where
+    )
+    assert proc.returncode == 0, proc.stderr
+    module, runtime = out / "cli_iface.ts", out / "autonats.ts"
+    expected = module.read_text(encoding="utf-8")
+    assert "f: { timeout: 2500 }," in expected
+    header = expected.splitlines()[1].partition("in its folder: ")[2]
+    assert (
+        header == "autonats generate --lang ts --timeout 2.5 cli_iface.py -o web/nats"
+    )
+    module.write_text("// stale\n", encoding="utf-8")
+    proc = autonats(
+        "generate",
+        "--check",
+        "--lang",
+        "ts",
+        "--timeout",
+        "2.5",
+        iface,
+        "-o",
+        out,
+        cwd=where,
+    )
+    assert proc.returncode == 1
+    hint = proc.stderr.strip().partition("run: ")[2]
+    assert hint == f"autonats generate --lang ts --timeout 2.5 {iface} -o {out}"
+    for command, folder in ((hint, where), (header, iface.parent)):
+        module.write_text("// stale\n", encoding="utf-8")
+        runtime.unlink()
+        words = command.split()
+        assert words[0] == "autonats"
+        proc = autonats(*words[1:], cwd=folder)
+        assert proc.returncode == 0, proc.stderr
+        assert module.read_text(encoding="utf-8") == expected
+        assert runtime.read_text(encoding="utf-8") == typescript.runtime()
 
 
 def test_python_stays_the_default(iface: Path) -> None:
