@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from autonats.codegen import typescript
 from autonats.testing import NatsServer
 
 from ts_support import BIN, HERE, NODE_MODULES, ROOT, TSCONFIG, Build, run
@@ -39,6 +40,8 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     (folder / "golden").mkdir()
     for golden in (HERE / "golden").glob("*.ts"):
         shutil.copy(golden, folder / "golden")
+    runtime = typescript.runtime()
+    (folder / "golden" / "autonats.ts").write_text(runtime, encoding="utf-8")
     generated = run(
         sys.executable,
         "-m",
