@@ -176,6 +176,16 @@ const MSG_ID_HEADER = "Nats-Msg-Id";
 const MAX_TIMEOUT_MS = 999_999_999;
 const PREFIX_RE = /^[^\s.*>]+(?:\.[^\s.*>]+)*$/;
 const DUPLICATE_WINDOW_NS = 120_000_000_000;
+// JetStream requests: each attempt waits at most 2 s; asked again from 50 ms,
+// doubling to 1 s, while JetStream does not answer (docs/protocol.md, 10).
+const JS_ATTEMPT_MS = 2000;
+const JS_RETRY_FIRST_MS = 50;
+const JS_RETRY_MAX_MS = 1000;
+const NO_JETSTREAM =
+  "durable oneway methods need JetStream: start nats-server with -js";
+const NOT_ENABLED = new Set([10039, 10076]); // JetStream not enabled (for the account)
+const PLACEMENT_ERRORS = new Set([10005, 10023, 10074]); // cannot place the replicas
+const STREAM_NAME_IN_USE = 10058;
 // Backoff for requests a handler shed with 503 (never started, so safe to retry).
 const RETRY_FIRST_MS = 5;
 const RETRY_MAX_MS = 250;
@@ -211,7 +221,7 @@ interface ErrorBody {
 
 /** The parts of JetStream API replies the client reads, unchecked. */
 interface JsApiReply {
-  error?: { code?: unknown; description?: unknown };
+  error?: { code?: unknown; err_code?: unknown; description?: unknown };
   config?: { subjects?: unknown };
 }
 
@@ -392,26 +402,51 @@ export class Client {
     };
   }
 
-  /** A JetStream publish with a fresh id; the stream is checked once per method. */
+  /**
+   * A JetStream publish with a fresh id, sent again with the same id (so it
+   * is stored once) while no stream leader takes it, until the deadline.
+   */
   async #publishDurable(method: string, call: Started): Promise<void> {
     if (!this.#streams.has(method)) {
-      await this.#checkStream(call.subject, call.deadline);
+      await this.#checkStream(method, call.subject, call.deadline);
       this.#streams.add(method);
     }
     // No Autonats-Timeout: a stored call runs later, with the declared timeout.
     const headers = headersFor(call.trace, undefined) ?? natsHeaders();
     headers.set(MSG_ID_HEADER, randomHex(16));
-    const ack = await this.#jsRequest(
-      call.subject,
-      call.payload,
-      call.deadline,
-      headers,
-    );
-    if (ack.error !== undefined) {
-      throw new AutonatsError(
-        `${call.subject}: JetStream did not store the call: ` +
-          String(ack.error.description),
+    let pause = JS_RETRY_FIRST_MS;
+    let unanswered = 0; // attempts whose outcome is unknown (stored, or not)
+    for (;;) {
+      const ack = await this.#jsAttempt(
+        call.subject,
+        call.payload,
+        call.deadline,
+        headers,
       );
+      if (ack === "unanswered") {
+        unanswered++;
+      } else if (ack !== "no responders" && ack.error?.code !== 503) {
+        if (ack.error === undefined) {
+          return;
+        }
+        throw new AutonatsError(
+          `${call.subject}: JetStream did not store the call: ` +
+            String(ack.error.description),
+        );
+      }
+      if (performance.now() + pause >= call.deadline) {
+        const maybe = unanswered
+          ? "it may have been stored (an earlier attempt went unanswered)"
+          : "it was not stored";
+        throw new DeadlineExceededError(
+          `${call.subject}: no stream stored the call within the deadline: ` +
+            `${maybe}. The stream has no leader (an election after losing a ` +
+            "node, or fewer than a majority of its replicas up), or no stream " +
+            "takes the subject any more",
+        );
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, JS_RETRY_MAX_MS);
     }
   }
 
@@ -419,24 +454,45 @@ export class Client {
    * Make sure the service's stream takes the method's calls: create it when
    * missing (the calls then wait for a handler), never change it otherwise.
    */
-  async #checkStream(subject: string, deadline: number): Promise<void> {
-    const name = streamName(this.#prefix, this.#service.name);
+  async #checkStream(
+    method: string,
+    subject: string,
+    deadline: number,
+  ): Promise<void> {
+    const service = this.#service.name;
+    const name = streamName(this.#prefix, service);
+    const lookUp = `looking up stream ${name}`;
     const infoSubject = `$JS.API.STREAM.INFO.${name}`;
-    let info = await this.#jsRequest(infoSubject, "", deadline);
+    let info = await this.#jsApi(infoSubject, "", deadline, lookUp);
     if (info.error?.code === 404) {
       const subjects = Object.entries(this.#service.methods)
         .filter(([, def]) => def.kind === "durable")
         .map(([m]) => this.subject(m));
-      const config = streamConfig(name, this.#service.name, subjects);
-      info = await this.#jsRequest(
+      const replicas = defaultReplicas(this.#nc);
+      const config = streamConfig(name, service, subjects, replicas);
+      const created = await this.#jsApi(
         `$JS.API.STREAM.CREATE.${name}`,
         JSON.stringify(config),
         deadline,
+        `creating stream ${name}`,
       );
-      if (info.error !== undefined) {
-        // Created meanwhile by another client or handler.
-        info = await this.#jsRequest(infoSubject, "", deadline);
+      const error = created.error;
+      if (error === undefined) {
+        return; // created with every durable method of the service
       }
+      if (PLACEMENT_ERRORS.has(Number(error.err_code))) {
+        throw new AutonatsError(
+          `creating stream ${name} with ${replicas} replicas failed: ` +
+            `JetStream says: ${String(error.description)}`,
+        );
+      }
+      if (error.err_code !== STREAM_NAME_IN_USE) {
+        throw new AutonatsError(
+          `cannot create stream ${name}: JetStream refused it: ` +
+            String(error.description),
+        );
+      }
+      info = await this.#jsApi(infoSubject, "", deadline, lookUp); // made meanwhile
     }
     if (info.error !== undefined) {
       throw new AutonatsError(
@@ -446,35 +502,72 @@ export class Client {
     const taken = info.config?.subjects;
     if (!Array.isArray(taken) || !taken.includes(subject)) {
       throw new ProtocolViolationError(
-        `stream ${name} does not take ${subject}: no handler of this method ` +
-          "has started on this JetStream yet (a handler adds its durable " +
-          "methods to the stream when it starts)",
+        `stream ${name} does not take ${subject}: no handler of ` +
+          `${service}.${method} has started on this JetStream yet (a handler ` +
+          "adds its durable methods to the stream when it starts)",
       );
     }
   }
 
-  /** A request to JetStream: its JSON reply, an object. */
-  async #jsRequest(
+  /**
+   * A request to the JetStream API, asked again while JetStream does not
+   * answer or answers 503 (a leader election), until the deadline.
+   */
+  async #jsApi(
+    subject: string,
+    payload: string,
+    deadline: number,
+    what: string,
+  ): Promise<JsApiReply> {
+    let pause = JS_RETRY_FIRST_MS;
+    for (;;) {
+      const reply = await this.#jsAttempt(subject, payload, deadline);
+      if (reply === "no responders") {
+        throw new AutonatsError(NO_JETSTREAM);
+      }
+      if (reply !== "unanswered") {
+        if (NOT_ENABLED.has(Number(reply.error?.err_code))) {
+          throw new AutonatsError(NO_JETSTREAM);
+        }
+        if (reply.error?.code !== 503) {
+          return reply;
+        }
+      }
+      if (performance.now() + pause >= deadline) {
+        throw new DeadlineExceededError(
+          `${what}: JetStream did not answer in time; is a stream or the ` +
+            "JetStream meta group without a leader (fewer than a majority of " +
+            "its servers up)?",
+        );
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, JS_RETRY_MAX_MS);
+    }
+  }
+
+  /** One request to JetStream, waiting at most 2 s: its JSON reply, or why none came. */
+  async #jsAttempt(
     subject: string,
     payload: string,
     deadline: number,
     headers?: MsgHdrs,
-  ): Promise<JsApiReply> {
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) {
-      throw new DeadlineExceededError(`${subject}: deadline exceeded`);
+  ): Promise<JsApiReply | "unanswered" | "no responders"> {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      return "unanswered";
     }
     let msg: Msg;
     try {
       msg = await this.#nc.request(subject, payload, {
-        timeout: Math.max(1, Math.ceil(remaining)),
+        timeout: Math.max(1, Math.ceil(Math.min(left, JS_ATTEMPT_MS))),
         ...(headers === undefined ? {} : { headers }),
       });
     } catch (err) {
+      if (err instanceof natsErrors.TimeoutError) {
+        return "unanswered";
+      }
       if (err instanceof natsErrors.RequestError && err.isNoResponders()) {
-        throw new AutonatsError(
-          "durable oneway methods need JetStream: start nats-server with -js",
-        );
+        return "no responders";
       }
       throw natsError(err, subject);
     }
@@ -637,10 +730,25 @@ function decode(msg: Msg, subject: string): unknown {
   return value;
 }
 
+/** How many servers the connected server's cluster announces; 1 outside a cluster. */
+function jetstreamServers(nc: NatsConnection): number {
+  const info = nc.info;
+  if (info === undefined || !info.cluster) {
+    return 1;
+  }
+  return Math.max(1, new Set(info.connect_urls ?? []).size);
+}
+
+/** Replicas of a stream a client creates: 3 on a cluster of 3 or more, else 1. */
+function defaultReplicas(nc: NatsConnection): number {
+  return jetstreamServers(nc) >= 3 ? 3 : 1;
+}
+
 function streamConfig(
   name: string,
   service: string,
   subjects: string[],
+  replicas: number,
 ): Record<string, unknown> {
   // The configuration the Python client and handler create (docs/protocol.md, section 10).
   return {
@@ -652,6 +760,7 @@ function streamConfig(
     discard_new_per_subject: false,
     max_msgs_per_subject: -1,
     max_msg_size: -1,
+    num_replicas: replicas,
     no_ack: false,
     duplicate_window: DUPLICATE_WINDOW_NS,
     sealed: false,

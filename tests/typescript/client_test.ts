@@ -395,6 +395,7 @@ const checks: [string, () => Promise<void>][] = [
         `${prefix}-later.tsbehave.record`,
       ]);
       assert.equal(info.config.duplicate_window, 120_000_000_000);
+      assert.equal(info.config.num_replicas, 1); // one server, no cluster
       assert.equal(info.state.messages, 1);
       await later.record("and a second one");
       const again = JSON.parse(
@@ -403,6 +404,26 @@ const checks: [string, () => Promise<void>][] = [
         ).string(),
       );
       assert.equal(again.state.messages, 2);
+    },
+  ],
+  [
+    "a durable call no stream takes is retried, then not stored",
+    async () => {
+      const gone = new TsbehaveClient(nc, { prefix: `${prefix}-gone` });
+      await gone.record("first"); // creates the stream
+      const deleted = await nc.request(
+        `$JS.API.STREAM.DELETE.${prefix}-gone_tsbehave`,
+        "",
+      );
+      assert.equal(deleted.json<{ success: boolean }>().success, true);
+      const started = performance.now();
+      const err = await rejection(gone.record("second", { timeout: 600 }));
+      assert.ok(err instanceof autonats.DeadlineExceededError, String(err));
+      assert.match(err.message, /it was not stored/);
+      assert.ok(
+        performance.now() - started >= 300,
+        "retried until the deadline",
+      );
     },
   ],
   [
