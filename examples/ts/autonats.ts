@@ -43,6 +43,7 @@ export type DecimalString = string;
 //   ├── EncodeError              the arguments cannot be encoded as JSON
 //   ├── ProtocolViolationError   a reply the contract does not allow
 //   ├── ConnectionClosedError    the NATS connection is closed or draining
+//   ├── PermissionDeniedError    the NATS server refused a publish or subscribe
 //   ├── DeadlineExceededError    the call's deadline passed (or the handler replied 504)
 //   ├── NoHandlerError           nobody serves the method (NATS "no responders")
 //   ├── RemoteError              the handler replied with an error
@@ -72,6 +73,28 @@ export class ProtocolViolationError extends AutonatsError {}
 
 /** The NATS connection is closed or draining. */
 export class ConnectionClosedError extends AutonatsError {}
+
+/**
+ * The NATS server refused this connection's user a publish (the method's
+ * subject) or a subscribe (the reply inbox): the deployment's permissions,
+ * which `autonats permissions` prints. Thrown at once; the call did not run.
+ */
+export class PermissionDeniedError extends AutonatsError {
+  /** The subject refused. */
+  readonly subject: string;
+  readonly operation: "publish" | "subscribe";
+
+  constructor(
+    message: string,
+    subject: string,
+    operation: "publish" | "subscribe",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.subject = subject;
+    this.operation = operation;
+  }
+}
 
 /** The call's deadline passed before a reply arrived, or the handler replied 504. It may have run. */
 export class DeadlineExceededError extends AutonatsError {}
@@ -633,6 +656,18 @@ export function natsError(err: unknown, subject: string): Error {
     return err;
   }
   const cause = { cause: err };
+  // nats-core pins a refusal on the request it concerns, as a RequestError's cause.
+  const refused = err instanceof natsErrors.RequestError ? err.cause : err;
+  if (refused instanceof natsErrors.PermissionViolationError) {
+    const operation = refused.operation === "publish" ? "publish" : "subscribe";
+    return new PermissionDeniedError(
+      `permission denied: the NATS user may not ${operation} to ` +
+        `${refused.subject} (autonats permissions prints what each role needs)`,
+      refused.subject,
+      operation,
+      cause,
+    );
+  }
   if (err instanceof natsErrors.RequestError && err.isNoResponders()) {
     return new NoHandlerError(`no handler serves ${subject}`, cause);
   }
@@ -645,7 +680,10 @@ export function natsError(err: unknown, subject: string): Error {
   if (
     err instanceof natsErrors.ClosedConnectionError ||
     err instanceof natsErrors.DrainingConnectionError ||
-    err instanceof natsErrors.ConnectionError
+    err instanceof natsErrors.ConnectionError ||
+    // Requests pending when the connection closes end with this one.
+    (err instanceof natsErrors.RequestError &&
+      err.message === "connection closed")
   ) {
     return new ConnectionClosedError(`${subject}: ${message(err)}`, cause);
   }

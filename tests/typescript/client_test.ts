@@ -427,6 +427,44 @@ const checks: [string, () => Promise<void>][] = [
     },
   ],
   [
+    "a refused publish or inbox is a permission error, at once",
+    async () => {
+      const denied = required("NATS_DENY_URL");
+      const limited = await connect({
+        servers: denied,
+        user: "limited",
+        pass: "pw",
+      });
+      const noInbox = await connect({
+        servers: denied,
+        user: "noinbox",
+        pass: "pw",
+      });
+      try {
+        const started = performance.now();
+        const client = new TsbehaveClient(limited, { prefix: "denied" });
+        const err = await rejection(client.find("k"));
+        assert.ok(err instanceof autonats.PermissionDeniedError, String(err));
+        assert.equal(err.operation, "publish");
+        assert.equal(err.subject, "denied.tsbehave.find");
+        assert.match(err.message, /may not publish to denied\.tsbehave\.find/);
+        const inbox = await rejection(
+          new TsbehaveClient(noInbox, { prefix: "open" }).find("k"),
+        );
+        assert.ok(
+          inbox instanceof autonats.PermissionDeniedError,
+          String(inbox),
+        );
+        assert.equal(inbox.operation, "subscribe");
+        assert.match(inbox.subject, /^_INBOX\./);
+        assert.ok(performance.now() - started < 4000, "not the 5 s timeout");
+      } finally {
+        await limited.close();
+        await noInbox.close();
+      }
+    },
+  ],
+  [
     "the declared timeout is not sent; another one is",
     async () => {
       const plain = await behave.seen();
@@ -674,6 +712,7 @@ const checks: [string, () => Promise<void>][] = [
       const expected: Record<string, Function> = {
         ClosedConnectionError: autonats.ConnectionClosedError,
         ConnectionError: autonats.ConnectionClosedError,
+        PermissionViolationError: autonats.PermissionDeniedError,
         DrainingConnectionError: autonats.ConnectionClosedError,
         InvalidArgumentError: autonats.EncodeError,
         InvalidSubjectError: autonats.EncodeError,

@@ -42,6 +42,26 @@ def test_generated_code_is_formatted_as_prettier_would(build: Build) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+#: Users of the server that refuses: one may not publish to ``denied.>``,
+#: the other may not subscribe to its reply inbox.
+DENYING = {
+    "authorization": {
+        "users": [
+            {
+                "user": "limited",
+                "password": "pw",
+                "permissions": {"publish": {"deny": ["denied.>"]}},
+            },
+            {
+                "user": "noinbox",
+                "password": "pw",
+                "permissions": {"subscribe": {"deny": ["_INBOX.>"]}},
+            },
+        ]
+    }
+}
+
+
 async def test_node_client_against_python_handlers(
     build: Build, js_server: NatsServer
 ) -> None:
@@ -58,20 +78,25 @@ async def test_node_client_against_python_handlers(
             # Two round trips: the subscriptions are on the server before node calls.
             await nc.flush()
             await nc.flush()
-            proc = await asyncio.create_subprocess_exec(
-                node(),
-                str(build.program),
-                cwd=build.folder,
-                env=node_env(NATS_URL=js_server.url, AUTONATS_PREFIX=prefix),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            try:
-                stdout, stderr = await asyncio.wait_for(proc.communicate(), 90)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                pytest.fail("the Node test program did not finish within 90 s")
+            with NatsServer(config=DENYING) as denying:
+                proc = await asyncio.create_subprocess_exec(
+                    node(),
+                    str(build.program),
+                    cwd=build.folder,
+                    env=node_env(
+                        NATS_URL=js_server.url,
+                        NATS_DENY_URL=denying.url,
+                        AUTONATS_PREFIX=prefix,
+                    ),
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                try:
+                    stdout, stderr = await asyncio.wait_for(proc.communicate(), 90)
+                except asyncio.TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+                    pytest.fail("the Node test program did not finish within 90 s")
         results = [json.loads(line) for line in stdout.decode().splitlines()]
         failed = [f"{r['name']}:\n{r['error']}" for r in results if not r["ok"]]
         assert not failed, "\n\n".join(failed) + "\n" + stderr.decode()
