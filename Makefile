@@ -1,18 +1,22 @@
 # Every target sets up what it needs itself: a virtual environment in .venv
-# with the project and its dev dependencies.
+# with the project and its dev dependencies, and for the TypeScript tests the
+# Node tools pinned in tests/typescript/package-lock.json.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-all lint generate check-generated bench clean
+.PHONY: demo test test-all lint generate check-generated node-deps bench clean
 
 # The oldest and the newest Python autonats supports: make test runs the
 # suite on each of them as well as on $(PYTHON); make test-all on every one.
 OLDEST := 3.10
 NEWEST := 3.13
 SUPPORTED := 3.10 3.11 3.12 3.13
+
+NODE_DIR := tests/typescript
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed-stamp
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -22,12 +26,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The TypeScript tests compile and run generated code with Node 20+ and the
+# exact packages of the lock file.
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' 2>/dev/null || \
+		{ echo "the TypeScript tests need Node 20+ and npm on PATH"; exit 1; }
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+node-deps: $(NODE_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/autonats generate examples/users.py
 	cd examples && ../$(BIN)/python demo.py
 
 generate: $(STAMP)
 	$(BIN)/autonats generate examples/users.py
+	$(BIN)/autonats generate --lang ts examples/users.py -o examples/ts
 
 # Every committed generated module, with the flags it was generated with.
 check-generated: $(STAMP)
@@ -35,7 +50,8 @@ check-generated: $(STAMP)
 		tests/runtime/rt_api.py tests/runtime/rt_legacy.py tests/faults/flt_api.py \
 		tests/versioning/ver_api.py tests/versioning/compat_old.py \
 		tests/versioning/compat_new.py \
-		tests/security/sec_api.py
+		tests/security/sec_api.py tests/typescript/ts_api.py
+	$(BIN)/autonats generate --check --lang ts examples/users.py -o examples/ts
 	$(BIN)/autonats generate --check --tracing tests/observability/chain.py
 	$(BIN)/autonats generate --check --tracing benchmarks/echo.py -o benchmarks/echo_traced_nats.py
 
@@ -48,11 +64,11 @@ lint: $(STAMP)
 # with -p random_order --random-order-seed=N): tests must not depend on it.
 PYTEST_ARGS := -p random_order --random-order
 
-test: lint check-generated
+test: lint check-generated $(NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-python-$(OLDEST) test-python-$(NEWEST)
 
-test-all: lint check-generated $(addprefix test-python-,$(SUPPORTED))
+test-all: lint check-generated $(NODE_STAMP) $(addprefix test-python-,$(SUPPORTED))
 
 # A virtual environment per Python version (.venv-3.10, ...), found by
 # tools/find-python (pyenv, or pythonX.Y on PATH).
@@ -63,7 +79,7 @@ test-all: lint check-generated $(addprefix test-python-,$(SUPPORTED))
 	.venv-$*/bin/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test-python-%: .venv-%/.installed-stamp
+test-python-%: .venv-%/.installed-stamp $(NODE_STAMP)
 	@echo "== the suite on Python $* =="
 	.venv-$*/bin/pytest -q $(PYTEST_ARGS)
 
@@ -78,4 +94,4 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-* .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-* .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules

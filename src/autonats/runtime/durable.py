@@ -638,7 +638,10 @@ class DurableConsumer:
                 continue
             try:
                 messages = await self._sub.fetch(free, timeout=_FETCH_WAIT)
-            except nats.errors.TimeoutError:
+            except asyncio.TimeoutError:
+                # nats-py's own TimeoutError, or (nats-py 2.16, when a pull's
+                # 408 and the deadline meet) a bare asyncio one: both mean
+                # "nothing to pull yet", and neither may end the loop.
                 continue
             except nats.errors.Error as exc:
                 log.warning(
