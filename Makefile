@@ -37,16 +37,17 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 node-deps: $(NODE_STAMP)
 
 demo: $(STAMP)
-	$(BIN)/autonats generate examples/users.py
+	$(BIN)/autonats generate examples/users.py examples/users_v2.py
 	cd examples && ../$(BIN)/python demo.py
 
 generate: $(STAMP)
-	$(BIN)/autonats generate examples/users.py
+	$(BIN)/autonats generate examples/users.py examples/users_v2.py
 	$(BIN)/autonats generate --lang ts examples/users.py -o examples/ts
 
 # Every committed generated module, with the flags it was generated with.
 check-generated: $(STAMP)
-	$(BIN)/autonats generate --check examples/users.py benchmarks/echo.py \
+	$(BIN)/autonats generate --check examples/users.py examples/users_v2.py \
+		benchmarks/echo.py \
 		tests/runtime/rt_api.py tests/runtime/rt_legacy.py tests/faults/flt_api.py \
 		tests/versioning/ver_api.py tests/versioning/compat_old.py \
 		tests/versioning/compat_new.py \

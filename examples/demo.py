@@ -17,9 +17,12 @@ import nats
 from autonats.testing import NatsServer
 
 from models import Address, Point, Priority, Profile, Role
-from shop import Inventory, UserStore
+from shop import Inventory, UserStore, UserStoreV2
 from users import OutOfStock, UserNotFound, UserService
 from users_nats import InventoryClient, InventoryHandler, UserClient, UserHandler
+from users_v2 import UserServiceV2
+from users_v2_nats import UserClient as UserV2Client
+from users_v2_nats import UserHandler as UserV2Handler
 
 
 def show(what: str, value: object) -> None:
@@ -29,7 +32,11 @@ def show(what: str, value: object) -> None:
 async def main(url: str) -> None:
     nc = await nats.connect(url)
     store, inventory = UserStore(), Inventory()
-    async with UserHandler(nc, store), InventoryHandler(nc, inventory):
+    async with (
+        UserHandler(nc, store),
+        UserV2Handler(nc, UserStoreV2(store)),  # version 2, side by side
+        InventoryHandler(nc, inventory),
+    ):
         users: UserService = UserClient(nc)  # the client implements the Protocol
         stock = InventoryClient(nc)
 
@@ -100,6 +107,12 @@ async def main(url: str) -> None:
         )
         show("schedule(date, time, timedelta, 'repeat')", when)
         show("blob(b'abc')", await stock.blob(b"abc"))
+
+        print("two major versions of user, side by side (autonats.user.v1/v2.*)")
+        users_v2: UserServiceV2 = UserV2Client(nc)
+        show("v2 get_by_id(1) [an int id]", (await users_v2.get_by_id(1)).name)
+        show("v2 page(limit=1)", [u.name for u in await users_v2.page(limit=1)])
+        show("v1 get_by_id('1') still works", (await users.get_by_id("1")).name)
 
         await users.delete_all()
         show("delete_all(); get_all()", await users.get_all())

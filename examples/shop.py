@@ -1,6 +1,8 @@
 """Implementations of the example services: plain classes, no autonats base class.
 
-Serve one with ``autonats serve shop:UserStore`` (run from this folder).
+Serve one with ``autonats serve shop:UserStore`` (run from this folder), or
+both major versions of the user service from one process with
+``autonats serve shop:UserStore shop:UserStoreV2``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import uuid
 from typing import Literal
 
 from models import Address, Point, Priority, Profile, Role, Stats, User
-from users import OutOfStock, UserNotFound
+from users import InventoryService, OutOfStock, UserNotFound, UserService
+from users_v2 import UserServiceV2
 
 log = logging.getLogger("shop")
 
@@ -89,6 +92,25 @@ class UserStore:
         return seconds
 
 
+class UserStoreV2:
+    """UserServiceV2 (users_v2.py) over the same users as a version 1 store:
+    both major versions served side by side from one set of data."""
+
+    def __init__(self, store: UserStore | None = None) -> None:
+        self.store = store or UserStore()
+
+    async def get_by_id(self, id: int) -> User:
+        return await self.store.get_by_id(str(id))
+
+    async def page(self, offset: int = 0, limit: int = 50) -> list[User]:
+        return (await self.store.get_all())[offset : offset + limit]
+
+    async def create(
+        self, name: str, email: str | None = None, role: Role = Role.CUSTOMER
+    ) -> User:
+        return await self.store.create(name, email, role)
+
+
 class Inventory:
     """An in-memory InventoryService."""
 
@@ -126,3 +148,8 @@ class Inventory:
 
     async def blob(self, data: bytes, checksum: int | str | None = None) -> bytes:
         return data[::-1]
+
+
+def _implement() -> tuple[UserService, UserServiceV2, InventoryService]:
+    """Never called: mypy checks here that each store implements its Protocol."""
+    return UserStore(), UserStoreV2(), Inventory()
