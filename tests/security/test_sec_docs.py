@@ -26,7 +26,14 @@ PASSWORDS = {
 
 
 def test_the_worked_example(tmp_path: Path, home: Path, serving_shop: Any) -> None:
-    for name in ("users.py", "users_nats.py", "models.py", "shop.py"):
+    for name in (
+        "users.py",
+        "users_nats.py",
+        "users_v2.py",
+        "users_v2_nats.py",
+        "models.py",
+        "shop.py",
+    ):
         shutil.copy(EXAMPLES / name, tmp_path / name)
     env = clean_env(home)
     (tmp_path / "certs").mkdir()
