@@ -545,6 +545,14 @@ const checks: [string, () => Promise<void>][] = [
     },
   ],
 
+  [
+    "a 3.x Python handler answers under v3",
+    async () => {
+      const client = new TsversionedClient(nc, { prefix });
+      assert.equal(await client.ping(), "pong from python 3.1.0");
+    },
+  ],
+
   // -- the wire contract, against responders of this program's own ----------
   [
     "a 1.x service lives under v<MAJOR>",

@@ -19,8 +19,9 @@ from ts_api_nats import (
     TsbehaveHandler,
     TsbusyHandler,
     TsvaluesHandler,
+    TsversionedHandler,
 )
-from ts_impl import Behave, Busy, Values
+from ts_impl import Behave, Busy, Values, Versioned
 from ts_support import BIN, HERE, ROOT, Build, node, node_env, run
 
 
@@ -74,6 +75,7 @@ async def test_node_client_against_python_handlers(
             TsvaluesHandler(nc, values, prefix=prefix),
             TsbehaveHandler(nc, behave, prefix=prefix),
             TsbusyHandler(nc, busy, prefix=prefix, queue_size=0),
+            TsversionedHandler(nc, Versioned(), prefix=prefix),
         ):
             # Two round trips: the subscriptions are on the server before node calls.
             await nc.flush()

@@ -1,7 +1,8 @@
 """The contract the generated TypeScript client is tested against, from Node,
 on Python handlers: every supported type (``tsvalues``), every kind of method
 and error (``tsbehave``), load shedding (``tsbusy``) and the versioned
-subject of a 1.x service (``tsversioned``, answered by the Node test itself).
+subject of a 1.x service (``tsversioned``, served by Python and by the Node
+test itself).
 """
 
 from __future__ import annotations

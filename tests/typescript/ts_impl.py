@@ -136,3 +136,10 @@ class Busy(Recorder):
         self.mark("hold")
         await asyncio.sleep(ms / 1000)
         return ms
+
+
+class Versioned:
+    """tsversioned 3.1.0: served under ``<prefix>.tsversioned.v3``."""
+
+    async def ping(self) -> str:
+        return "pong from python 3.1.0"
