@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from autonats.contract import codec
-from autonats.contract.declare import MethodOptions
+from autonats.contract.declare import Breaker, MethodOptions
 from autonats.errors import DeclarationError, ServiceError
 
 __all__ = [
@@ -44,6 +44,8 @@ class MethodSpec:
     concurrency: int = DEFAULT_CONCURRENCY
     oneway: bool = False
     durable: bool = False
+    #: The callers' circuit breaker, as declared; None: none (a client may add one).
+    breaker: Breaker | None = None
     args_type: type[msgspec.Struct] = field(init=False, repr=False)
     args_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
     reply_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
@@ -118,6 +120,7 @@ def build(
             ),
             oneway=options.oneway,
             durable=options.durable,
+            breaker=options.breaker,
         )
     return ServiceSpec(
         name=name,

@@ -37,12 +37,13 @@ from autonats.contract.spec import DEFAULT_QUEUE, MethodSpec, ServiceSpec
 from autonats.errors import AutonatsError, EncodeError, ServiceError
 from autonats.observe import tracing as tracing_
 from autonats.observe.service_api import ServiceResponder
-from autonats.observe.stats import EndpointStats, live_handlers
+from autonats.observe.stats import EndpointStats, OutlierStats, live_handlers
 from autonats.observe.tracing import Tracing, current_trace_id
 from autonats.runtime import deadlines, endpoint
 from autonats.runtime.context import _current
 from autonats.runtime.durable import DurableConsumer, StreamOptions, Streams
 from autonats.runtime.endpoint import Endpoint
+from autonats.runtime.outlier import Ejector, OutlierEjection
 from autonats.runtime.reply import Reply, overloaded, service_reply
 
 __all__ = ["Handler", "Settle"]
@@ -71,6 +72,10 @@ class Handler(Generic[P]):
     up to :data:`ONEWAY_QUEUE_MESSAGES`). ``tracing`` (see
     :mod:`autonats.observe.tracing`) wraps every call in a server span.
     ``metadata`` is published in ``$SRV.INFO``.
+
+    ``outlier`` (on by default; ``False`` turns it off): when this instance
+    fails a method far more than its peers do, it steps out of the method's
+    queue group for a while; see :class:`autonats.runtime.outlier.OutlierEjection`.
 
     Durable methods only: ``replicas`` of the service's JetStream streams
     (default: 3 when the connected JetStream has 3 or more servers, else 1),
@@ -101,6 +106,7 @@ class Handler(Generic[P]):
         replicas: int | None = None,
         dead_letter_max_age: float | None = None,
         dead_letter_max_bytes: int | None = None,
+        outlier: OutlierEjection | bool | None = None,
     ) -> None:
         if concurrency is not None and (
             not isinstance(concurrency, int) or concurrency < 1
@@ -118,6 +124,13 @@ class Handler(Generic[P]):
         )
         if tracing is None and self.traced:
             tracing = tracing_.enabled()
+        if outlier is None or outlier is True:
+            outlier = OutlierEjection()
+        elif outlier is not False and not isinstance(outlier, OutlierEjection):
+            raise TypeError(
+                "outlier must be True, False or an "
+                f"autonats.runtime.OutlierEjection, not {outlier!r}"
+            )
         spec = self.spec
         self.nc = nc
         self.impl = impl
@@ -140,6 +153,10 @@ class Handler(Generic[P]):
                 concurrency or method.concurrency,
                 DEFAULT_QUEUE if queue_size is None else queue_size,
             )
+            if outlier and not method.durable:  # durable calls are pulled, not routed
+                self._endpoints[name].stats.outlier = OutlierStats(outlier.window)
+        self._outlier = outlier or None
+        self._ejector: Ejector | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -175,13 +192,7 @@ class Handler(Generic[P]):
                     self._consumers[ep.spec.name] = consumer
                     await consumer.start()
                     continue
-
-                async def on_message(msg: nats.aio.msg.Msg, ep: Endpoint = ep) -> None:
-                    self._accept(ep, msg)
-
-                ep.sub = await self.nc.subscribe(
-                    subject, queue=wire.QUEUE_GROUP, cb=on_message
-                )
+                await self._subscribe(ep)
             self.started = time.time()
             step = "answering $SRV discovery"
             await self.service.start()
@@ -200,6 +211,28 @@ class Handler(Generic[P]):
             error.args = (f"cannot serve {self.spec.name}: {step} failed: {error}",)
             raise error from None
         self._running = True
+        if self._outlier is not None:
+            self._ejector = Ejector(
+                self.nc,
+                spec,
+                self.prefix,
+                self.service.id,
+                self._endpoints.values(),
+                self._subscribe,
+                self._outlier,
+            )
+            self._ejector.start()
+
+    async def _subscribe(self, ep: Endpoint) -> None:
+        """Subscribe a method's subject in the queue group (at start, and when
+        it comes back from outlier ejection)."""
+
+        async def on_message(msg: nats.aio.msg.Msg) -> None:
+            self._accept(ep, msg)
+
+        ep.sub = await self.nc.subscribe(
+            ep.spec.subject(self.prefix), queue=wire.QUEUE_GROUP, cb=on_message
+        )
 
     async def _undo(self) -> None:
         """Take back what a failed :meth:`run` set up (best effort)."""
@@ -226,6 +259,9 @@ class Handler(Generic[P]):
         if not self._running:
             return
         self._running = False
+        if self._ejector is not None:
+            await self._ejector.stop()  # no method steps out or back in from now
+            self._ejector = None
         await self.service.stop()
         for consumer in self._consumers.values():
             await consumer.stop()
@@ -473,6 +509,8 @@ class Handler(Generic[P]):
                     )
             else:
                 ep.stats.finished(duration, failure.code, failure.message)
+                if failure.internal:
+                    ep.stats.internal_errors += 1
                 _log_failure(spec, failure, duration)
             # 6. settle
             if settle is not None:
