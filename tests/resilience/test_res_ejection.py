@@ -7,14 +7,19 @@ import asyncio
 import logging
 import re
 import time
+from pathlib import Path
 
 import autonats
 import nats.aio.client
 import pytest
+from autonats.observe import metrics
 from autonats.runtime.outlier import OutlierEjection
+from support import ServeProcess
 
 from res_api_nats import ResClient
 from res_support import FAST, Impl, drive, instances, outlier_state
+
+RESILIENCE = Path(__file__).resolve().parent
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -53,6 +58,14 @@ async def test_one_failing_instance_of_three_steps_out_then_rejoins(
         assert 0 < data["outlier"]["rejoin_in_ms"] <= 6000
         assert data["internal_errors"] == sick.stats()["work"].internal_errors > 0
         assert mine[handlers[0].service.id].data["outlier"]["state"] == "serving"
+        # ... and in the metrics of the process (the three handlers are in it).
+        families = {f.name: f for f in metrics.Collector().collect()}
+        ejected = [
+            s.value
+            for s in families["autonats_handler_ejected"].samples
+            if s.labels == {"service": "res", "method": "work"}
+        ]
+        assert ejected == [1]
 
         # After the detection window: at least 99% of calls succeed.
         sick_calls = impls[2].calls
@@ -217,3 +230,50 @@ async def test_the_cool_down_grows_while_the_instance_keeps_failing(
     assert all(
         r.levelno == logging.WARNING for r in caplog.records if "steps out" in r.message
     )
+
+
+async def test_autonats_serve_takes_the_outlier_options(
+    nc: nats.aio.client.Client, nats_url: str, prefix: str, tmp_path: Path
+) -> None:
+    common = ("--server", nats_url, "--prefix", prefix)
+    tuned = ServeProcess(
+        "res_impl:Healthy",
+        *common,
+        "--outlier",
+        "window=2",
+        "--outlier",
+        "cooldown=5",
+        cwd=RESILIENCE,
+        log=tmp_path / "tuned.log",
+    )
+    off = ServeProcess(
+        "res_impl:Healthy",
+        *common,
+        "--no-outlier-ejection",
+        cwd=RESILIENCE,
+        log=tmp_path / "off.log",
+    )
+    try:
+        await tuned.wait_serving()
+        await off.wait_serving()
+        client = ResClient(nc, prefix=prefix)
+        assert await client.work(3) == 3
+        found = await autonats.discover(nc, "res", timeout=2.0)
+        data = [
+            e.data
+            for i in found
+            for e in i.endpoints
+            if e.subject == f"{prefix}.res.work"
+        ]
+        assert len(data) == 2
+        with_figures = [d for d in data if "outlier" in d]
+        assert len(with_figures) == 1  # the other one has ejection off
+        assert with_figures[0]["outlier"]["window_ms"] == 2000
+        assert with_figures[0]["outlier"]["state"] == "serving"
+    finally:
+        for served in (tuned, off):
+            try:
+                await served.stop()
+            finally:
+                served.kill()
+    assert (tuned.process.returncode, off.process.returncode) == (0, 0), tuned.output

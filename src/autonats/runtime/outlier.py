@@ -369,6 +369,8 @@ class Ejector:
                 except (AutonatsError, nats.errors.Error, OSError) as exc:
                     # The connection is down or reconnecting: try again later.
                     log.debug("%s: outlier check failed: %s", self._name(track), exc)
+                except Exception:  # a bug of ours must not stop the checks, nor serving
+                    log.exception("%s: outlier check failed", self._name(track))
 
     def _name(self, track: _Track) -> str:
         return f"{self.spec.name}.{track.ep.spec.name}"
