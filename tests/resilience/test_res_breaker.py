@@ -78,6 +78,8 @@ async def test_all_instances_failing_open_the_breaker_and_probes_close_it(
         assert after == {"ok": 50}
         assert stats.breaker is not None
         assert stats.breaker.transitions == {"open": 1, "half_open": 1, "closed": 1}
+        # Failing alike, no instance stepped out: the breaker was what helped.
+        assert [h.stats()["work"].outlier.ejections for h in handlers] == [0, 0, 0]  # type: ignore[union-attr]
 
     messages = [r.getMessage() for r in caplog.records if r.name == "autonats.breaker"]
     assert any(

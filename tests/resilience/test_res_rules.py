@@ -341,6 +341,10 @@ def peer(
         (100, 100, [o.Peer("a"), o.Peer("b")], "no_peers"),
         # two instances: by default neither may step out
         (100, 100, [peer("a")], "max_ejected"),
+        # instances of another version count towards the bound only
+        (100, 100, [o.Peer("a", o.SERVING, 100, 0, False)] * 2, "no_peers"),
+        (100, 100, [o.Peer("a", o.EJECTED, 0, 0, False), peer("b")], "max_ejected"),
+        (100, 100, [o.Peer("a", o.SERVING, 100, 100, False), peer("b")], "outlier"),
     ],
 )
 def test_decide(requests: int, failures: int, peers: list[o.Peer], rule: str) -> None:
@@ -368,7 +372,7 @@ def stats_reply(
     )
 
 
-def test_peers_are_the_same_version_serving_the_same_subject() -> None:
+def test_peers_are_the_instances_serving_the_same_subject() -> None:
     figures = {"state": "ejected", "requests": 12, "failures": 9}
     replies = [
         stats_reply("me", {"outlier": figures}),
@@ -384,6 +388,7 @@ def test_peers_are_the_same_version_serving_the_same_subject() -> None:
         o.Peer("b"),
         o.Peer("c"),
         o.Peer("d"),
+        o.Peer("old", "ejected", 12, 9, same_version=False),
     ]
 
 

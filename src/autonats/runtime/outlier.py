@@ -8,15 +8,16 @@ are kept anyway). Every ``interval`` it measures, per method, its own
 **internal failures** (undeclared exceptions answered 500, missed deadlines
 answered 504) among the calls it finished over the last ``window``. When
 that rate reaches ``failure_rate``, it reads its peers' rates from
-``$SRV.STATS`` (instances of the same service and version serving the same
-subject, which publish theirs in the endpoint's ``data.outlier``) and steps
+``$SRV.STATS`` (the other instances in the same queue group, i.e. serving the
+same subject, publish theirs in the endpoint's ``data.outlier``) and steps
 out when all of these hold (:func:`decide`):
 
 - its rate is at least ``margin`` above the pooled rate of its serving peers
-  that have ``min_requests`` calls of their own to compare with: when every
-  instance fails alike, none steps out (the callers' circuit breakers are
-  what helps then);
-- fewer than :func:`allowed_out` instances are out already: at most
+  of the same service version that have ``min_requests`` calls of their own
+  to compare with: when every instance fails alike, none steps out (the
+  callers' circuit breakers are what helps then);
+- fewer than :func:`allowed_out` instances of the queue group (whatever
+  their version: they share its traffic) are out already: at most
   ``max_ejected`` of them (but one of three or more may always step out), and
   never the last one.
 
@@ -161,16 +162,19 @@ def allowed_out(instances: int, max_ejected: float) -> int:
 
 @dataclass(frozen=True)
 class Peer:
-    """Another instance serving the same method, as its STATS shows it.
+    """Another instance in the method's queue group, as its STATS shows it.
 
     ``state`` is ``""`` for an instance that publishes no outlier figures
     (another implementation): it counts as serving, with nothing to compare.
+    Only peers of the ``same_version`` are compared with; all count towards
+    the bound.
     """
 
     id: str
     state: str = ""
     requests: int = 0
     failures: int = 0
+    same_version: bool = True
 
 
 @dataclass(frozen=True)
@@ -223,13 +227,15 @@ def decide(
     compared = [
         p
         for p in peers
-        if p.state in (SERVING, STEPPING_OUT) and p.requests >= config.min_requests
+        if p.same_version
+        and p.state in (SERVING, STEPPING_OUT)
+        and p.requests >= config.min_requests
     ]
     if not compared:
         return Decision(
             False,
             "no_peers",
-            "no serving peer has enough calls to compare with",
+            "no serving peer of its version has enough calls to compare with",
             rate,
             **bounds,
         )
@@ -258,18 +264,20 @@ def peers_of(
     replies: Iterable[Any], own_id: str, version: str, method: str, subject: str
 ) -> list[Peer]:
     """The instances among STATS ``replies`` (``StatsResponse``) that serve
-    ``subject`` as method ``method`` of the same service version, but ``own_id``."""
+    ``subject`` as method ``method``, but ``own_id``; those of another
+    ``version`` marked so."""
     peers = []
     for reply in replies:
-        if reply.id == own_id or reply.version != version:
+        if reply.id == own_id:
             continue
+        same = reply.version == version
         for endpoint in reply.endpoints:
             if endpoint.subject != subject or endpoint.name != method:
                 continue
             data = endpoint.data
             figures = data.get("outlier") if isinstance(data, Mapping) else None
             if not isinstance(figures, Mapping):
-                peers.append(Peer(reply.id))
+                peers.append(Peer(reply.id, same_version=same))
                 break
             peers.append(
                 Peer(
@@ -277,6 +285,7 @@ def peers_of(
                     _text(figures.get("state")),
                     _count(figures.get("requests")),
                     _count(figures.get("failures")),
+                    same,
                 )
             )
             break
@@ -333,9 +342,15 @@ class Ejector:
             for ep in endpoints
             if ep.stats.outlier is not None
         ]
+        for track in self._tracks:  # a handler run again starts in its queue groups
+            track.stats.state = SERVING
+            track.stats.rejoin_at = 0.0
         self._task: asyncio.Task[None] | None = None
         self._busy = False  # stepping out or in: let it finish
         self._stopping = False
+        #: The peers' STATS replies gathered in the current round of checks,
+        #: shared by its methods' first looks (second looks gather afresh).
+        self._replies: list[Any] | None = None
 
     def start(self) -> None:
         """Start checking (on the running loop)."""
@@ -361,6 +376,7 @@ class Ejector:
         interval = self.config.interval
         while not self._stopping:
             await asyncio.sleep(interval)
+            self._replies = None
             for track in self._tracks:
                 if self._stopping:
                     return
@@ -407,7 +423,8 @@ class Ejector:
             return
         if now < track.retry_at:
             return
-        decision = decide(self.id, requests, failures, await self._peers(track), config)
+        peers = await self._peers(track, fresh=False)
+        decision = decide(self.id, requests, failures, peers, config)
         if not decision.step_out:
             self._stay(track, decision)
             return
@@ -425,13 +442,15 @@ class Ejector:
             raise
         if not decision.step_out:
             figures.state = SERVING
-            # Peers may be deciding too: try again at a random later interval.
-            track.retry_at = time.monotonic() + random.uniform(1, 4) * config.interval
             self._stay(track, decision)
             return
         await self._step_out(track, decision)
 
     def _stay(self, track: _Track, decision: Decision) -> None:
+        """It fails, but stays in: look again at a random one to four intervals
+        from now (peers deciding at the same moment then take turns, and a
+        long outage of every instance costs a gathering per few intervals)."""
+        track.retry_at = time.monotonic() + random.uniform(1, 4) * self.config.interval
         if decision.rule != track.said:  # once per rule, not every interval
             track.said = decision.rule
             log.info(
@@ -442,10 +461,13 @@ class Ejector:
                 extra=self._extra(track),
             )
 
-    async def _peers(self, track: _Track) -> list[Peer]:
-        replies = await discovery.stats(
-            self.nc, self.spec.name, timeout=GATHER_TIMEOUT, quiet=GATHER_QUIET
-        )
+    async def _peers(self, track: _Track, *, fresh: bool = True) -> list[Peer]:
+        """The method's peers, from the round's replies unless ``fresh``."""
+        replies = self._replies
+        if fresh or replies is None:
+            replies = self._replies = await discovery.stats(
+                self.nc, self.spec.name, timeout=GATHER_TIMEOUT, quiet=GATHER_QUIET
+            )
         method = track.ep.spec
         return peers_of(
             replies,
