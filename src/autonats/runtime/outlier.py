@@ -528,20 +528,25 @@ class Ejector:
 
     async def _rejoin(self, track: _Track, why: str) -> None:
         ep = track.ep
+        figures = track.stats
         self._busy = True
         try:
-            await self._subscribe(ep)
-            # Two round trips: the SUB may still wait in nats-py's buffer
-            # when the first PING is written (see Handler.run).
-            await self.nc.flush()
-            await self.nc.flush()
+            await self._subscribe(ep)  # if it fails, the next check tries again
+            figures.state = SERVING
+            figures.rejoin_at = 0.0
+            track.samples.clear()  # judge it on what it does from now on
+            track.since = time.monotonic()
+            try:
+                # Two round trips: the SUB may still wait in nats-py's buffer
+                # when the first PING is written (see Handler.run).
+                await self.nc.flush()
+                await self.nc.flush()
+            except nats.errors.Error as exc:  # subscribed; the server learns it later
+                log.debug(
+                    "%s: flush after rejoining failed: %s", self._name(track), exc
+                )
         finally:
             self._busy = False
-        figures = track.stats
-        figures.state = SERVING
-        figures.rejoin_at = 0.0
-        track.samples.clear()  # judge it on what it does from now on
-        track.since = time.monotonic()
         log.info(
             "%s: this instance is back in the queue group: %s",
             self._name(track),
