@@ -137,7 +137,9 @@ class Client:
     async def call(self, method: str, args: Sequence[Any]) -> Any:
         """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
         spec = self.spec.methods[method]
-        return await self._invoke(spec, self._stats[method], args, _transport(spec))
+        return await self._invoke(
+            spec, self._stats[method], args, _transport(spec), self._breakers[method]
+        )
 
     async def publish(self, method: str, args: Sequence[Any]) -> None:
         """Send a oneway call: without a reply subject; returns once it is written
@@ -152,6 +154,7 @@ class Client:
         stats: ClientStats,
         args: Sequence[Any],
         transport: Transport,
+        breaker: CircuitBreaker | None,
     ) -> Any:
         """Make one call of any kind, counted and, when tracing, in a client span.
 
@@ -165,7 +168,6 @@ class Client:
         subject = self._subjects[spec.name]
         span: Any = None
         headers: dict[str, str] | None = None
-        breaker = self._breakers[spec.name]
         ticket = -1  # the breaker's ticket once it let the call through
         try:
             if tracing is not None:
@@ -349,17 +351,20 @@ class Call(Generic[R]):
     Generated clients hold one per method: ``await call(*args)``.
     """
 
-    __slots__ = ("_client", "_spec", "_stats", "_transport")
+    __slots__ = ("_breaker", "_client", "_spec", "_stats", "_transport")
 
     def __init__(self, client: Client, method: str) -> None:
         self._client = client
         self._spec = client.spec.methods[method]
         self._stats = client.stats()[method]
         self._transport = _transport(self._spec)
+        self._breaker = client.breaker(method)
 
     def __call__(self, *args: Any) -> Coroutine[Any, Any, R]:
         # Not ``async def``: the pipeline's coroutine is the call's, one level less.
-        return self._client._invoke(self._spec, self._stats, args, self._transport)
+        return self._client._invoke(
+            self._spec, self._stats, args, self._transport, self._breaker
+        )
 
 
 class Publish(Call[None]):
