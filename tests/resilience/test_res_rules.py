@@ -7,6 +7,8 @@ import pickle
 from typing import Any
 
 import autonats
+import autonats.contract
+import autonats.runtime
 import pytest
 from autonats.cli import serve as serve_cli
 from autonats.cli._common import CommandError
@@ -170,6 +172,14 @@ def test_a_failed_probe_opens_it_again_and_late_answers_are_ignored() -> None:
     assert cb.state_name == "half_open"
     cb.failed(second, autonats.ConnectionError("closed"))  # says nothing
     assert cb.admit() == second and cb.admit() == second  # its slot came back
+
+
+def test_the_new_names_are_public() -> None:
+    assert {"Breaker", "CircuitOpenError"} <= set(autonats.__all__)
+    assert autonats.__all__ == sorted(autonats.__all__)
+    assert "OutlierEjection" in autonats.runtime.__all__
+    assert autonats.runtime.OutlierEjection is o.OutlierEjection
+    assert autonats.contract.Breaker is autonats.Breaker
 
 
 def test_circuit_open_error_pickles() -> None:
