@@ -51,7 +51,8 @@ check-generated: $(STAMP)
 		tests/runtime/rt_api.py tests/runtime/rt_legacy.py tests/faults/flt_api.py \
 		tests/versioning/ver_api.py tests/versioning/compat_old.py \
 		tests/versioning/compat_new.py \
-		tests/security/sec_api.py tests/typescript/ts_api.py
+		tests/security/sec_api.py tests/typescript/ts_api.py \
+		tests/resilience/res_api.py
 	$(BIN)/autonats generate --check --lang ts examples/users.py -o examples/ts
 	$(BIN)/autonats generate --check --tracing tests/observability/chain.py
 	$(BIN)/autonats generate --check --tracing benchmarks/echo.py -o benchmarks/echo_traced_nats.py

@@ -45,9 +45,9 @@ class Contender(abc.ABC):
     name: ClassVar[str]  # key used on the command line and in results
     label: ClassVar[str]  # what the table shows
     oneway: ClassVar[bool] = False
-    #: True for the variants that measure what tracing costs: reported in a
-    #: table of their own, against plain autonats (or raw nats-py) rather than
-    #: beside the rivals.
+    #: True for the variants that measure what a feature costs (tracing, a
+    #: circuit breaker): reported in tables of their own, against plain
+    #: autonats (or raw nats-py) rather than beside the rivals.
     tracing_cost: ClassVar[bool] = False
     #: None when the contender can run; otherwise why not (the table says so).
     unavailable: ClassVar[str | None] = None
@@ -374,6 +374,26 @@ class Autonats(Contender):
         await self._client.notify(request)
 
 
+class AutonatsBreaker(Autonats):
+    """autonats with a circuit breaker (``autonats.Breaker()``'s defaults) on
+    every request/reply call, closed all along: what the breaker costs a call
+    that succeeds. The handler is plain autonats; oneway calls have no breaker
+    (their caller never learns how they went), so they are not measured."""
+
+    name = "autonats-breaker"
+    label = "autonats + circuit breaker (closed)"
+    oneway = False
+    tracing_cost = True
+
+    async def connect(self, url: str, address: str) -> None:
+        from benchmarks.echo_nats import BenchClient
+
+        self._nc = await _connect(url)
+        client = BenchClient(self._nc, prefix=self.prefix, breaker=True)
+        assert client._client.breaker("echo") is not None
+        self._client = client
+
+
 class AutonatsTraced(Autonats):
     """autonats generated with ``--tracing`` (benchmarks/echo_traced_nats.py), the
     OpenTelemetry SDK with a production-style sampler (parent-based, 1% of new
@@ -538,6 +558,7 @@ CONTENDERS: tuple[type[Contender], ...] = (
     FastStream,
     Grpc,
     Autonats,
+    AutonatsBreaker,
     RawTraceparent,
     AutonatsTraced,
     AutonatsTracedMesh,

@@ -24,6 +24,7 @@ __all__ = [
     "render_markdown",
     "summary_table",
     "tracing_table",
+    "breaker_table",
     "write_chart",
 ]
 
@@ -271,6 +272,25 @@ def tracing_table(results: Results) -> str:
     return "\n".join(rows)
 
 
+def breaker_table(results: Results) -> str:
+    """Throughput with a closed circuit breaker, as a share of the same call without."""
+    rows = [
+        "| scenario | autonats calls/s | with a closed breaker | share |",
+        "|---|---:|---:|---:|",
+    ]
+    for scenario in results.scenarios:
+        ratio = _pair(results, scenario, "autonats-breaker", "autonats")
+        if ratio is None:
+            continue
+        plain = results.cells[(scenario.key, "autonats")]
+        guarded = results.cells[(scenario.key, "autonats-breaker")]
+        rows.append(
+            f"| {scenario.title(results.config.inflight)} | {_rate(plain.rate)} "
+            f"| {_rate(guarded.rate)} | {ratio:.2f} |"
+        )
+    return "\n".join(rows)
+
+
 def tracing_target_lines(results: Results) -> list[str]:
     """Per traced contender: in which scenarios the 15% target holds."""
     lines = []
@@ -391,6 +411,15 @@ def render_markdown(report: Report) -> str:
         tracing_table(r),
         "",
         *tracing_target_lines(r),
+        "",
+        "## Cost of a closed circuit breaker",
+        "",
+        "Calls per second of a client with `breaker=True` (the breaker closed "
+        "all along: what it costs a call that succeeds) against plain autonats, "
+        "request/reply only (oneway calls have no breaker). A share within the "
+        "run-to-run spread of the detail table's min and max is noise.",
+        "",
+        breaker_table(r),
         "",
         "## uvloop",
         "",
@@ -533,6 +562,10 @@ def _method_lines(r: Results) -> list[str]:
         "the timing. 'raw nats-py + traceparent header' is the raw contender "
         "sending a constant, unsampled `traceparent` on every request and "
         "oneway message; its handler replies without headers, as autonats' do.",
+        "- Circuit breaker (benchmarks/contenders.py): the generated client "
+        "made with `breaker=True` (`autonats.Breaker()`'s defaults) against the "
+        "plain autonats handler; every call succeeds, so the breaker stays "
+        "closed and what is measured is its bookkeeping on each call.",
         "- Timings are never test assertions; `make test` runs the same code "
         "with 20 calls per cell (tests/test_bench_smoke.py).",
     ]

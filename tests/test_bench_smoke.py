@@ -24,6 +24,7 @@ from benchmarks.contenders import CONTENDERS  # noqa: E402
 from benchmarks.report import (  # noqa: E402
     Report,
     _against,
+    breaker_table,
     render_markdown,
     summary_table,
     tracing_table,
@@ -84,6 +85,7 @@ def test_every_contender_ran_in_a_separate_process(results: Results) -> None:
         "faststream",
         "grpc",
         "autonats",
+        "autonats-breaker",
         "raw-traceparent",
         "autonats-traced",
         "autonats-traced-mesh",
@@ -105,6 +107,8 @@ def test_cells_not_measured_say_why(results: Results) -> None:
     }
     assert statuses[("oneway-100B", "micro")].startswith("n/a")
     assert statuses[("oneway-100B", "grpc")].startswith("n/a")
+    assert statuses[("oneway-100B", "autonats-breaker")].startswith("n/a")
+    assert ("seq-100B", "autonats-breaker") not in statuses
     assert ("oneway-100B", "autonats") not in statuses
     assert ("seq-100B", "autonats-traced") not in statuses
     assert ("oneway-100B", "autonats-traced") not in statuses
@@ -122,9 +126,15 @@ def test_report_renders(results: Results) -> None:
     assert len(rows) == sum(s.loop != "uvloop" for s in results.scenarios)
     for row in rows:  # every ratio column filled (oneway included)
         assert all(cell.strip() for cell in row.split("|")[1:-1]), row
+    breaker = breaker_table(results)
+    # a row per request/reply scenario on asyncio, none for oneway
+    assert len(breaker.splitlines()[2:]) == sum(
+        s.kind != "oneway" and s.loop == "asyncio" for s in results.scenarios
+    )
     page = render_markdown(Report(results, {"cores": "2"}, time_codegen(10, 1)))
     assert "# Benchmarks" in page
     assert traced in page
+    assert breaker in page
     assert "10 methods" in page
 
 

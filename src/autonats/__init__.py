@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from autonats._version import __version__
-from autonats.contract.declare import method, oneway, service
+from autonats.contract.declare import Breaker, method, oneway, service
 from autonats.errors import (
     AutonatsError,
     BadRequestError,
+    CircuitOpenError,
     ConnectionError,
     DeclarationError,
     EncodeError,
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AutonatsError",
     "BadRequestError",
+    "Breaker",
     "Call",
+    "CircuitOpenError",
     "ConnectionError",
     "DeclarationError",
     "EncodeError",

@@ -10,6 +10,7 @@
     ├── PermissionDenied        the NATS server refused a publish or subscribe
     ├── TimeoutError            the call's deadline passed (also builtins.TimeoutError)
     ├── NoRespondersError       nobody serves the method
+    ├── CircuitOpenError        the client's breaker for the method is open: nothing sent
     ├── RemoteError             the handler replied with an error (code, message)
     │   ├── BadRequestError        400: the request did not decode or validate
     │   ├── InternalServerError    500: the implementation raised an undeclared error
@@ -28,6 +29,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AutonatsError",
     "BadRequestError",
+    "CircuitOpenError",
     "ConnectionError",
     "DeclarationError",
     "EncodeError",
@@ -111,6 +113,28 @@ class TimeoutError(AutonatsError, builtins.TimeoutError):
 class NoRespondersError(AutonatsError):
     """No handler is subscribed to the method's subject. Raised at once, without
     waiting for the timeout; the request was not executed."""
+
+
+class CircuitOpenError(AutonatsError):
+    """The client's circuit breaker for the method is open: the call was not sent.
+
+    Recent calls of the method failed as an unhealthy service fails (timeouts,
+    no responders, overload, internal errors), so the client fails fast instead
+    of adding to the pile. ``retry_after`` is how many seconds remain until the
+    breaker lets a few probe calls through (0 while those probes run).
+    Nobody's fault in particular: the service is sick, or unreachable.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_circuit_open, (self.args[0], self.retry_after))
+
+
+def _rebuild_circuit_open(message: str, retry_after: float) -> CircuitOpenError:
+    return CircuitOpenError(message, retry_after=retry_after)
 
 
 class RemoteError(AutonatsError):

@@ -113,6 +113,28 @@ CASES = [
         "durable applies to oneway methods only",
     ),
     Case(
+        "breaker_on_oneway",
+        _svc(
+            "@autonats.oneway\n"
+            "@autonats.method(breaker=True)\n"
+            "async def f(self) -> None: ...  # <-"
+        ),
+        "a circuit breaker has nothing to count",
+    ),
+    Case(
+        "breaker_not_a_breaker",
+        _svc("@autonats.method(breaker='on')  # <-\nasync def f(self) -> None: ..."),
+        "breaker must be True, False or an autonats.Breaker(...), not 'on'",
+    ),
+    Case(
+        "breaker_bad_value",
+        _svc(
+            "@autonats.method(breaker=autonats.Breaker(failure_rate=1.5))  # <-\n"
+            "async def f(self) -> None: ..."
+        ),
+        "failure_rate must be a share in (0, 1], not 1.5",
+    ),
+    Case(
         "underscore",
         _svc("async def _hidden(self) -> None: ...  # <-"),
         "names starting with '_' cannot be called remotely",

@@ -19,3 +19,16 @@ class FlaggedService(Protocol):
 
     @autonats.oneway
     async def fire(self) -> None: ...
+
+    @autonats.method(breaker=True)
+    async def guarded(self) -> int: ...
+
+    @autonats.method(
+        timeout=1,
+        breaker=autonats.Breaker(failure_rate=0.25, min_calls=5, window=30, probes=1),
+    )
+    async def tuned_breaker_with_a_long_name(self) -> int: ...
+
+    @autonats.oneway(durable=True)
+    @autonats.method(breaker=autonats.Breaker(open_for=60))
+    async def stored(self) -> None: ...

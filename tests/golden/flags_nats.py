@@ -23,6 +23,23 @@ FLAGGED_SERVICE = autonats.contract.build(
         "fire": autonats.contract.MethodOptions(
             timeout=2.5, concurrency=3, oneway=True
         ),
+        "guarded": autonats.contract.MethodOptions(
+            timeout=2.5, concurrency=3, breaker=autonats.contract.Breaker()
+        ),
+        "tuned_breaker_with_a_long_name": autonats.contract.MethodOptions(
+            timeout=1.0,
+            concurrency=3,
+            breaker=autonats.contract.Breaker(
+                failure_rate=0.25, min_calls=5, window=30.0, probes=1
+            ),
+        ),
+        "stored": autonats.contract.MethodOptions(
+            timeout=2.5,
+            concurrency=3,
+            oneway=True,
+            durable=True,
+            breaker=autonats.contract.Breaker(open_for=60.0),
+        ),
     },
 )
 
@@ -35,6 +52,9 @@ class FlaggedClient(autonats.runtime.ServiceClient):
     _call_own_timeout: autonats.runtime.Call[None]
     _call_own_concurrency: autonats.runtime.Call[None]
     _call_fire: autonats.runtime.Publish
+    _call_guarded: autonats.runtime.Call[int]
+    _call_tuned_breaker_with_a_long_name: autonats.runtime.Call[int]
+    _call_stored: autonats.runtime.Publish
 
     async def defaults(self) -> None:
         await self._call_defaults()
@@ -47,6 +67,15 @@ class FlaggedClient(autonats.runtime.ServiceClient):
 
     async def fire(self) -> None:
         await self._call_fire()
+
+    async def guarded(self) -> int:
+        return await self._call_guarded()
+
+    async def tuned_breaker_with_a_long_name(self) -> int:
+        return await self._call_tuned_breaker_with_a_long_name()
+
+    async def stored(self) -> None:
+        await self._call_stored()
 
 
 class FlaggedHandler(autonats.runtime.Handler[flags.FlaggedService]):

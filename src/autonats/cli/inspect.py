@@ -400,6 +400,7 @@ def run_stats(args: argparse.Namespace) -> int:
                     data.get("in_flight", ""),
                     data.get("queued", ""),
                     data.get("shed", ""),
+                    _outlier_state(data.get("outlier")),
                     e.last_error,
                 ]
             )
@@ -413,12 +414,24 @@ def run_stats(args: argparse.Namespace) -> int:
                 "IN FLIGHT",
                 "QUEUED",
                 "SHED",
+                "STATE",
                 "LAST ERROR",
             ],
             rows,
             right={1, 2, 3, 4, 5, 6, 7},
         )
     return 0
+
+
+def _outlier_state(figures: object) -> str:
+    """``serving``, or ``ejected`` with the time until it rejoins (outlier ejection)."""
+    if not isinstance(figures, dict) or not isinstance(figures.get("state"), str):
+        return ""
+    state: str = figures["state"]
+    rejoin = figures.get("rejoin_in_ms")
+    if state == "ejected" and isinstance(rejoin, int):
+        return f"ejected {rejoin / 1000:.0f}s"
+    return state
 
 
 # -- call ------------------------------------------------------------------------

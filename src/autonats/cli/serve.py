@@ -110,6 +110,26 @@ def add_parser(commands: Any) -> None:
         help="drop the oldest dead letters past this size, e.g. 64MiB, 1GB "
         "(default: 256MiB for a new stream)",
     )
+    outlier = serve.add_argument_group(
+        "outlier ejection",
+        "An instance whose internal failures (500, 504) of a method run far above "
+        "its peers' steps out of that method's queue group for a while "
+        "(docs/operations.md).",
+    )
+    outlier.add_argument(
+        "--no-outlier-ejection",
+        action="store_true",
+        help="never step out of a queue group, however this instance fails",
+    )
+    outlier.add_argument(
+        "--outlier",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="tune it (repeatable): window=10 interval=1 min_requests=10 "
+        "failure_rate=0.5 margin=0.3 max_ejected=0.2 cooldown=10 "
+        "max_cooldown=300 (the defaults; seconds and shares)",
+    )
     serve.add_argument(
         "--metrics-port",
         type=int,
@@ -130,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args.metadata = _metadata(args.metadata)  # fail on a bad pair before starting
+    args.outlier = _outlier(args.outlier, off=args.no_outlier_ejection)
     if args.handler and len(args.targets) > 1:
         raise CommandError("--handler names the handler of one TARGET only")
     targets = [_load_target(target) for target in args.targets]
@@ -206,6 +227,7 @@ async def _serve(
             replicas=args.replicas,
             dead_letter_max_age=args.dead_letter_max_age,
             dead_letter_max_bytes=args.dead_letter_max_bytes,
+            outlier=args.outlier,
         )
         try:
             await handler.run()
@@ -242,6 +264,37 @@ def _metadata(pairs: list[str]) -> dict[str, str]:
             raise CommandError(f"--metadata {pair!r}: expected KEY=VALUE")
         metadata[key] = value
     return metadata
+
+
+def _outlier(pairs: list[str], *, off: bool) -> Any:
+    """The handler's ``outlier=`` from --outlier KEY=VALUE and --no-outlier-ejection."""
+    import dataclasses
+
+    from autonats.runtime.outlier import OutlierEjection
+
+    if off:
+        if pairs:
+            raise CommandError("--outlier and --no-outlier-ejection contradict")
+        return False
+    fields = {f.name: f for f in dataclasses.fields(OutlierEjection)}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or key not in fields:
+            raise CommandError(
+                f"--outlier {pair!r}: expected KEY=VALUE with KEY one of "
+                + ", ".join(fields)
+            )
+        try:
+            values[key] = int(text) if key == "min_requests" else float(text)
+        except ValueError:
+            raise CommandError(
+                f"--outlier {pair!r}: {text!r} is not a number"
+            ) from None
+    try:
+        return OutlierEjection(**values)
+    except ValueError as exc:
+        raise CommandError(f"--outlier: {exc}") from None
 
 
 def _serve_metrics(port: int, addr: str) -> None:

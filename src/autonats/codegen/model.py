@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autonats.contract.declare import MethodOptions
+from autonats.contract.declare import Breaker, MethodOptions
 from autonats.contract.spec import ServiceSpec, build
 
 __all__ = ["ErrorRef", "Method", "Module", "Param", "Service"]
@@ -32,6 +32,7 @@ class Method:
     concurrency: int
     oneway: bool = False
     durable: bool = False
+    breaker: Breaker | None = None
 
     def options(self) -> MethodOptions:
         """The options the generated module passes to ``autonats.contract.build``."""
@@ -40,6 +41,7 @@ class Method:
             concurrency=self.concurrency,
             oneway=self.oneway,
             durable=self.durable,
+            breaker=self.breaker,
         )
 
 

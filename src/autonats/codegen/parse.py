@@ -421,6 +421,13 @@ def _method(
         raise src.error(
             f"method {name!r}: durable applies to oneway methods only", line
         )
+    if opts.breaker is not None and opts.oneway and not opts.durable:
+        raise src.error(
+            f"method {name!r}: a oneway method's caller never learns how it went, "
+            "so a circuit breaker has nothing to count; drop breaker= (durable "
+            "oneway methods and request/reply methods may have one)",
+            line,
+        )
     return model.Method(
         name=name,
         params=tuple(out),
@@ -429,6 +436,7 @@ def _method(
         concurrency=opts.concurrency if opts.concurrency is not None else concurrency,
         oneway=opts.oneway,
         durable=opts.durable,
+        breaker=opts.breaker,
     )
 
 

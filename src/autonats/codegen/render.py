@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from autonats._version import __version__
 from autonats.codegen import model
+from autonats.contract.declare import Breaker
 
 __all__ = ["render"]
 
@@ -83,12 +85,20 @@ def _str(text: str) -> str:
 # -- layout: the few shapes of ruff format's output that generated code uses --
 
 
-def _wrapped(buf: Buffer, head: str, parts: list[str], tail: str) -> None:
+def _wrapped(
+    buf: Buffer,
+    head: str,
+    parts: list[str],
+    tail: str,
+    calls: dict[str, tuple[str, list[str]]] | None = None,
+) -> None:
     """A call or signature: ``head`` + parts + ``tail`` laid out as ``ruff format`` would.
 
     ``head`` ends with an opening bracket and ``tail`` starts with its closing
     one. Too long for one line, the parts go on one indented line if they fit
-    there, else one per line with a trailing comma.
+    there, else one per line with a trailing comma. A part that is itself a
+    call (``calls`` maps its text to its head and arguments) and is too long
+    for its own line is split the same way.
     """
     one_line = head + ", ".join(parts) + tail
     if buf.fits(one_line):
@@ -101,7 +111,11 @@ def _wrapped(buf: Buffer, head: str, parts: list[str], tail: str) -> None:
             buf.add(joined)
         else:
             for part in parts:
-                buf.add(part + ",")
+                call = (calls or {}).get(part)
+                if call is not None and not buf.fits(part + ","):
+                    _wrapped(buf, call[0], call[1], "),")
+                else:
+                    buf.add(part + ",")
     buf.add(tail)
 
 
@@ -294,13 +308,37 @@ def _spec(buf: Buffer, service: model.Service) -> None:
                     opts.append("oneway=True")
                 if m.durable:
                     opts.append("durable=True")
+                calls = {}
+                if m.breaker is not None:
+                    head, fields = _breaker(m.breaker)
+                    part = f"{head}{', '.join(fields)})"
+                    opts.append(part)
+                    calls[part] = (head, fields)
                 _wrapped(
-                    buf, f"{_str(m.name)}: autonats.contract.MethodOptions(", opts, "),"
+                    buf,
+                    f"{_str(m.name)}: autonats.contract.MethodOptions(",
+                    opts,
+                    "),",
+                    calls,
                 )
         buf.add("},")
         if service.errors:
             _exploded(buf, "errors=[", [e.ref for e in service.errors], "],")
     buf.add(")")
+
+
+def _breaker(breaker: Breaker) -> tuple[str, list[str]]:
+    """``breaker=autonats.contract.Breaker(`` and the arguments that differ from
+    the defaults (floats written as floats, whatever the declaration wrote)."""
+    defaults = Breaker()
+    fields = []
+    for f in dataclasses.fields(Breaker):
+        value = getattr(breaker, f.name)
+        if value != getattr(defaults, f.name):
+            if f.type in ("float", float):
+                value = float(value)
+            fields.append(f"{f.name}={value!r}")
+    return "breaker=autonats.contract.Breaker(", fields
 
 
 def _signature(method: model.Method) -> list[str]:

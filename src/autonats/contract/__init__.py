@@ -6,12 +6,13 @@
 - :mod:`~autonats.contract.schema`: JSON Schema and AsyncAPI documents;
 - :mod:`~autonats.contract.wire`: names and formats fixed by docs/protocol.md.
 
-Generated modules call :func:`build` with :class:`MethodOptions`.
+Generated modules call :func:`build` with :class:`MethodOptions` (and
+:class:`Breaker` for a method declared with a circuit breaker).
 """
 
 from __future__ import annotations
 
-from autonats.contract.declare import MethodOptions
+from autonats.contract.declare import Breaker, MethodOptions
 from autonats.contract.spec import MethodSpec, ServiceSpec, build
 
-__all__ = ["MethodOptions", "MethodSpec", "ServiceSpec", "build"]
+__all__ = ["Breaker", "MethodOptions", "MethodSpec", "ServiceSpec", "build"]

@@ -5,6 +5,7 @@ They only attach options to the class or function; the generator reads them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -12,7 +13,14 @@ from typing import Any, TypeVar, overload
 
 from autonats.errors import DeclarationError, ServiceError
 
-__all__ = ["MethodOptions", "ServiceOptions", "method", "oneway", "service"]
+__all__ = [
+    "Breaker",
+    "MethodOptions",
+    "ServiceOptions",
+    "method",
+    "oneway",
+    "service",
+]
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,16 +50,67 @@ class ServiceOptions:
 
 
 @dataclass(frozen=True)
+class Breaker:
+    """A client-side circuit breaker for one method: how sick the method must
+    look before callers stop sending to it, and how they find out it is well.
+
+    **Closed** (calls go through): the breaker counts the calls that finished
+    in the last ``window`` seconds. When at least ``min_calls`` finished and
+    at least ``failure_rate`` of them failed as an unhealthy service fails
+    (timeouts, no responders, overload after the retries, 5xx internal
+    errors; never a declared error nor a 400), it **opens**: calls fail at
+    once with :class:`~autonats.CircuitOpenError`, sending nothing. After
+    ``open_for`` seconds it is **half-open**: the next ``probes`` calls go
+    through (others still fail fast); if they all succeed it closes, if one
+    fails it opens again for ``open_for``.
+
+    ``Breaker()`` is the conservative default: 50% of at least 20 calls in
+    10 s, open 5 s, 3 probes. Use it as ``@autonats.method(breaker=True)``
+    or ``@autonats.method(breaker=autonats.Breaker(failure_rate=0.3))``, or
+    per client: ``UserClient(nc, breaker=...)``.
+    """
+
+    failure_rate: float = 0.5
+    min_calls: int = 20
+    window: float = 10.0
+    open_for: float = 5.0
+    probes: int = 3
+
+    def __post_init__(self) -> None:
+        if not (_number(self.failure_rate) and 0 < self.failure_rate <= 1):
+            raise ValueError(
+                f"failure_rate must be a share in (0, 1], not {self.failure_rate!r}"
+            )
+        for name in ("min_calls", "probes"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool)) or (
+                value < 1
+            ):
+                raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+        for name in ("window", "open_for"):
+            value = getattr(self, name)
+            if not (_number(value) and 0 < value < math.inf):
+                raise ValueError(
+                    f"{name} must be a positive number of seconds, not {value!r}"
+                )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
 class MethodOptions:
     """What ``@autonats.method`` / ``@autonats.oneway`` recorded on a method.
 
-    ``None`` means "use the generator's default".
+    ``None`` means "use the generator's default" (for ``breaker``: no breaker).
     """
 
     timeout: float | None = None
     concurrency: int | None = None
     oneway: bool = False
     durable: bool = False
+    breaker: Breaker | None = None
 
 
 def service(
@@ -97,9 +156,14 @@ def service(
 
 
 def method(
-    *, timeout: float | None = None, concurrency: int | None = None
+    *,
+    timeout: float | None = None,
+    concurrency: int | None = None,
+    breaker: bool | Breaker | None = None,
 ) -> Callable[[F], F]:
-    """Override the generator's default timeout (seconds) or concurrency for one method."""
+    """Override the generator's default timeout (seconds) or concurrency for one
+    method, or give its callers a circuit breaker (``True``: :class:`Breaker`'s
+    defaults; ``False``: none, the default)."""
     if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
         raise DeclarationError(
             f"timeout must be a positive number of seconds, not {timeout!r}"
@@ -112,6 +176,10 @@ def method(
         raise DeclarationError(
             f"concurrency must be an integer >= 1, not {concurrency!r}"
         )
+    if breaker is not None and not isinstance(breaker, bool | Breaker):
+        raise DeclarationError(
+            f"breaker must be True, False or an autonats.Breaker(...), not {breaker!r}"
+        )
 
     def mark(func: F) -> F:
         current = method_options(func)  # stacked decorators: keep what is not given
@@ -122,6 +190,7 @@ def method(
                 current,
                 timeout=current.timeout if timeout is None else timeout,
                 concurrency=current.concurrency if concurrency is None else concurrency,
+                breaker=current.breaker if breaker is None else breaker_of(breaker),
             ),
         )
         return func
@@ -146,6 +215,16 @@ def oneway(func: Any = None, /, *, durable: bool = False) -> Any:
         return f
 
     return mark if func is None else mark(func)
+
+
+def breaker_of(setting: bool | Breaker | None) -> Breaker | None:
+    """The breaker a ``breaker=`` setting stands for: ``True`` the defaults,
+    ``False`` or ``None`` none."""
+    if setting is True:
+        return Breaker()
+    if setting is False or setting is None:
+        return None
+    return setting
 
 
 def service_options(cls: type) -> ServiceOptions | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from autonats.contract import codec, wire
-from autonats.contract.declare import MethodOptions
+from autonats.contract.declare import Breaker, MethodOptions
 from autonats.errors import DeclarationError, ServiceError
 
 __all__ = [
@@ -45,6 +45,8 @@ class MethodSpec:
     oneway: bool = False
     durable: bool = False
     version: str = "0.0.0"  # the service's
+    #: The callers' circuit breaker, as declared; None: none (a client may add one).
+    breaker: Breaker | None = None
     args_type: type[msgspec.Struct] = field(init=False, repr=False)
     args_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
     reply_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
@@ -127,6 +129,7 @@ def build(
             oneway=options.oneway,
             durable=options.durable,
             version=version,
+            breaker=options.breaker,
         )
     return ServiceSpec(
         name=name,

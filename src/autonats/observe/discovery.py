@@ -31,7 +31,7 @@ from autonats.observe.service_api import (
     control_subjects,
 )
 
-__all__ = ["Endpoint", "ServiceInstance", "discover", "ping"]
+__all__ = ["Endpoint", "ServiceInstance", "discover", "ping", "stats"]
 
 log = logging.getLogger("autonats.discovery")
 
@@ -205,6 +205,21 @@ async def ping(
     """The PING response of every instance (of service ``name``, or of every service)."""
     replies = await _gather(nc, ("PING",), name, timeout, quiet)
     return sorted(replies["PING"], key=lambda r: (r.name, r.id))
+
+
+async def stats(
+    nc: nats.aio.client.Client,
+    name: str,
+    timeout: float = 1.0,
+    *,
+    quiet: float = QUIET_PERIOD,
+) -> list[StatsResponse]:
+    """The STATS response of every instance of service ``name``, as sent.
+
+    What a handler reads of its peers (outlier ejection); one scatter, no INFO.
+    """
+    replies = await _gather(nc, ("STATS",), name, timeout, quiet)
+    return sorted(replies["STATS"], key=lambda r: r.id)
 
 
 async def discover(

@@ -8,7 +8,8 @@ Needs ``prometheus-client`` (``pip install 'autonats[metrics]'``)::
     autonats.metrics.serve(9100)           # or: autonats serve --metrics-port 9100
 
 Scale a handler Deployment on ``autonats_handler_capacity`` (free concurrency
-slots): see docs/operations.md.
+slots), and alert on error rates, ejected instances and open circuit
+breakers: see docs/operations.md.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from autonats.observe.stats import (
     live_handlers,
 )
 
-__all__ = ["Collector", "register", "serve"]
+__all__ = ["BREAKER_STATES", "Collector", "register", "serve"]
+
+#: The states of a client's circuit breaker, as metric labels.
+BREAKER_STATES = ("closed", "open", "half_open")
 
 _registered: set[int] = set()
 
@@ -78,6 +82,23 @@ class Collector:
             "Concurrency limit (slots) per method.",
             labels=labels,
         )
+        internal = CounterMetricFamily(
+            "autonats_handler_internal_errors",
+            "Requests that failed by the handler's fault: an undeclared exception "
+            "(500) or a missed deadline (504).",
+            labels=labels,
+        )
+        ejected = GaugeMetricFamily(
+            "autonats_handler_ejected",
+            "1 while this instance is out of the method's queue group (outlier "
+            "ejection), else 0; summed over the handlers of the process.",
+            labels=labels,
+        )
+        ejections = CounterMetricFamily(
+            "autonats_handler_ejections",
+            "Times this instance stepped out of the method's queue group.",
+            labels=labels,
+        )
         for (service, method), group in _group(
             (h.spec.name, name, stats)
             for h in list(live_handlers)
@@ -98,6 +119,11 @@ class Collector:
             dropped.add_metric(key, sum(s.dropped for s in group))
             capacity.add_metric(key, sum(s.capacity for s in group))
             concurrency.add_metric(key, sum(s.concurrency for s in group))
+            internal.add_metric(key, sum(s.internal_errors for s in group))
+            watched = [s.outlier for s in group if s.outlier is not None]
+            if watched:
+                ejected.add_metric(key, sum(o.state == "ejected" for o in watched))
+                ejections.add_metric(key, sum(o.ejections for o in watched))
         yield from (
             requests,
             latency,
@@ -107,12 +133,15 @@ class Collector:
             dropped,
             capacity,
             concurrency,
+            internal,
+            ejected,
+            ejections,
         )
 
         calls = CounterMetricFamily(
             "autonats_client_calls",
             "Calls a client finished, by outcome: ok, an error code, timeout, "
-            "no_responders, error or cancelled.",
+            "no_responders, circuit_open, error or cancelled.",
             labels=[*labels, "outcome"],
         )
         client_latency = HistogramMetricFamily(
@@ -122,6 +151,17 @@ class Collector:
         )
         client_in_flight = GaugeMetricFamily(
             "autonats_client_in_flight", "Calls waiting for a reply.", labels=labels
+        )
+        breaker_state = GaugeMetricFamily(
+            "autonats_client_breaker_state",
+            "Clients of the process whose circuit breaker for the method is in "
+            "each state (closed, open, half_open).",
+            labels=[*labels, "state"],
+        )
+        breaker_transitions = CounterMetricFamily(
+            "autonats_client_breaker_transitions",
+            "Changes of state of the clients' circuit breakers, by the state entered.",
+            labels=[*labels, "state"],
         )
         for (service, method), group in _group(
             (c.spec.name, name, stats)
@@ -137,7 +177,23 @@ class Collector:
                 calls.add_metric([*key, outcome], n)
             _histogram(client_latency, key, [s.latency for s in group])
             client_in_flight.add_metric(key, sum(s.in_flight for s in group))
-        yield from (calls, client_latency, client_in_flight)
+            breakers = [s.breaker for s in group if s.breaker is not None]
+            if breakers:
+                for state in BREAKER_STATES:
+                    breaker_state.add_metric(
+                        [*key, state], sum(b.state == state for b in breakers)
+                    )
+                    breaker_transitions.add_metric(
+                        [*key, state],
+                        sum(b.transitions.get(state, 0) for b in breakers),
+                    )
+        yield from (
+            calls,
+            client_latency,
+            client_in_flight,
+            breaker_state,
+            breaker_transitions,
+        )
 
 
 def _group(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -23,7 +24,7 @@ import nats.errors
 from autonats._version import __version__
 from autonats.contract import codec, schema, wire
 from autonats.contract.spec import MethodSpec, ServiceSpec
-from autonats.observe.stats import EndpointStats
+from autonats.observe.stats import EndpointStats, OutlierStats
 from nats.nuid import NUID
 
 __all__ = [
@@ -39,7 +40,9 @@ __all__ = [
     "ServiceResponder",
     "StatsResponse",
     "control_subjects",
+    "endpoint_data",
     "endpoint_metadata",
+    "outlier_data",
 ]
 
 log = logging.getLogger("autonats.service_api")
@@ -153,6 +156,33 @@ def endpoint_metadata(spec: ServiceSpec, method: MethodSpec) -> dict[str, str]:
     return meta
 
 
+def endpoint_data(c: EndpointStats) -> dict[str, Any]:
+    """An endpoint's STATS ``data`` (docs/protocol.md, section 9)."""
+    data: dict[str, Any] = {
+        "in_flight": c.in_flight,
+        "queued": c.queued,
+        "shed": c.shed,
+        "dropped": c.dropped,
+        "internal_errors": c.internal_errors,
+    }
+    if c.outlier is not None:
+        data["outlier"] = outlier_data(c.outlier)
+    return data
+
+
+def outlier_data(o: OutlierStats) -> dict[str, Any]:
+    """``data.outlier``: what peers read to decide whether to step out."""
+    rejoin_in = o.rejoin_at - time.monotonic() if o.state == "ejected" else 0.0
+    return {
+        "state": o.state,
+        "window_ms": int(o.window * 1000),
+        "requests": o.requests,
+        "failures": o.failures,
+        "ejections": o.ejections,
+        "rejoin_in_ms": max(int(rejoin_in * 1000), 0),
+    }
+
+
 def _compact(value: Any) -> str:
     return codec.encode(value).decode()
 
@@ -247,7 +277,7 @@ class ServiceResponder:
                     last_error=c.last_error,
                     processing_time=c.processing_time,
                     average_processing_time=c.average_processing_time,
-                    data={"in_flight": c.in_flight, "queued": c.queued, "shed": c.shed},
+                    data=endpoint_data(c),
                 )
             )
         return StatsResponse(

@@ -13,9 +13,11 @@ from typing import Any
 
 __all__ = [
     "LATENCY_BUCKETS",
+    "BreakerStats",
     "ClientStats",
     "EndpointStats",
     "Latency",
+    "OutlierStats",
     "live_clients",
     "live_handlers",
 ]
@@ -57,6 +59,26 @@ class Latency:
 
 
 @dataclass
+class OutlierStats:
+    """Outlier ejection of one method on one handler (``autonats.runtime.outlier``).
+
+    ``state`` is ``"serving"`` (in the queue group), ``"stepping_out"`` (it has
+    decided to leave and is checking its peers once more) or ``"ejected"`` (out
+    of the queue group until ``rejoin_at``, a ``time.monotonic()`` reading).
+    ``requests`` and ``failures`` are the calls it finished and the internal
+    failures (500, 504) among them over the last ``window`` seconds.
+    ``ejections`` counts the times it stepped out since it started.
+    """
+
+    window: float
+    state: str = "serving"
+    requests: int = 0
+    failures: int = 0
+    ejections: int = 0
+    rejoin_at: float = 0.0
+
+
+@dataclass
 class EndpointStats:
     """Counters of one method on one handler.
 
@@ -66,7 +88,10 @@ class EndpointStats:
     error code as a string), ``capacity`` is the number of free concurrency
     slots. Requests refused without starting are counted apart: ``shed``
     (answered 503 at once) and ``dropped`` (oneway calls past the queue's
-    bound, which have nobody to answer).
+    bound, which have nobody to answer). ``internal_errors`` counts the
+    finished requests that failed by the handler's fault: an undeclared
+    exception (500) or a missed deadline (504). ``outlier`` is None when the
+    method cannot step out of its queue group (durable, or ejection off).
     """
 
     concurrency: int = 0
@@ -78,8 +103,10 @@ class EndpointStats:
     queued: int = 0
     shed: int = 0
     dropped: int = 0
+    internal_errors: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     latency: Latency = field(default_factory=Latency)
+    outlier: OutlierStats | None = None
 
     @property
     def average_processing_time(self) -> int:
@@ -116,16 +143,36 @@ class EndpointStats:
 
 
 @dataclass
+class BreakerStats:
+    """The circuit breaker of one method on one client (``autonats.runtime.breaker``).
+
+    ``state`` is ``"closed"``, ``"open"`` or ``"half_open"``; ``transitions``
+    counts the changes by the state entered.
+    """
+
+    state: str = "closed"
+    transitions: dict[str, int] = field(default_factory=dict)
+
+    def entered(self, state: str) -> None:
+        """Record a change of state."""
+        self.state = state
+        self.transitions[state] = self.transitions.get(state, 0) + 1
+
+
+@dataclass
 class ClientStats:
     """Counters of one method on one client: calls by outcome and their latency.
 
     Outcomes are ``"ok"``, an error code as a string (``"404"``, ``"503"``),
-    ``"timeout"``, ``"no_responders"`` or ``"error"`` (connection, encoding).
+    ``"timeout"``, ``"no_responders"``, ``"circuit_open"`` (refused by the
+    breaker, not sent) or ``"error"`` (connection, encoding). ``breaker`` is
+    None when the method has no circuit breaker.
     """
 
     in_flight: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     latency: Latency = field(default_factory=Latency)
+    breaker: BreakerStats | None = None
 
     def finished(self, duration_ns: int, outcome: str) -> None:
         """Record a finished call."""

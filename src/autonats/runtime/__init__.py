@@ -4,6 +4,9 @@
   :class:`Call` / :class:`Publish`, one per generated client method.
 - :mod:`~autonats.runtime.handler`: :class:`Handler` and its one path to
   serve a message; :mod:`~autonats.runtime.durable` is its JetStream transport.
+- :mod:`~autonats.runtime.breaker`: a client's circuit breaker per method;
+  :mod:`~autonats.runtime.outlier`: a handler stepping out of a queue group
+  when it fails far more than its peers (:class:`OutlierEjection`).
 - :mod:`~autonats.runtime.context`: the call being served (``current_call()``).
 - :mod:`~autonats.runtime.deadlines`, :mod:`~autonats.runtime.inbox`,
   :mod:`~autonats.runtime.endpoint`, :mod:`~autonats.runtime.reply`: their parts.
@@ -20,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from autonats.runtime.client import Call, Client, Publish, ServiceClient
     from autonats.runtime.handler import Handler
+    from autonats.runtime.outlier import OutlierEjection
 
-__all__ = ["Call", "Client", "Handler", "Publish", "ServiceClient"]
+__all__ = ["Call", "Client", "Handler", "OutlierEjection", "Publish", "ServiceClient"]
 
 _HOMES = {
     "Call": "autonats.runtime.client",
@@ -29,6 +33,7 @@ _HOMES = {
     "Publish": "autonats.runtime.client",
     "ServiceClient": "autonats.runtime.client",
     "Handler": "autonats.runtime.handler",
+    "OutlierEjection": "autonats.runtime.outlier",
 }
 
 

@@ -6,11 +6,13 @@ Every kind of call goes through one pipeline, :meth:`Client._invoke`:
    ``timeout=``, never past the deadline of the call being served;
 2. build the headers: the trace context (when traced); the remaining time
    (``Autonats-Timeout``) is added by the transport when it sends;
-3. encode the arguments;
+3. encode the arguments; ask the method's circuit breaker, if it has one and
+   it is not closed (:mod:`autonats.runtime.breaker`): an open one refuses
+   the call with :class:`~autonats.CircuitOpenError`, sending nothing;
 4. send and wait by the transport of the call's kind (:data:`Transport`):
    request/reply, oneway publish, durable (JetStream) publish;
 5. decode the reply, or raise the mapped error;
-6. count the outcome and latency, end the span.
+6. count the outcome and latency (and tell the breaker), end the span.
 
 A new kind of call is a new transport; it inherits everything else.
 """
@@ -21,7 +23,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -32,10 +34,12 @@ import nats.js
 from autonats import _denials
 from autonats._translate import nats_error
 from autonats.contract import codec, wire
+from autonats.contract.declare import Breaker, breaker_of
 from autonats.contract.spec import MethodSpec, ServiceSpec, error_fields
 from autonats.errors import (
     REMOTE_ERRORS,
     AutonatsError,
+    CircuitOpenError,
     EncodeError,
     NoRespondersError,
     OverloadedError,
@@ -45,13 +49,14 @@ from autonats.errors import (
     TimeoutError,
 )
 from autonats.observe import tracing as tracing_
-from autonats.observe.stats import ClientStats, live_clients
+from autonats.observe.stats import BreakerStats, ClientStats, live_clients
 from autonats.observe.tracing import Tracing
 from autonats.runtime import durable, permissions
+from autonats.runtime.breaker import CircuitBreaker
 from autonats.runtime.context import _current
 from autonats.runtime.inbox import Inbox, inbox_for
 
-__all__ = ["Call", "Client", "Publish", "ServiceClient", "Transport"]
+__all__ = ["BreakerSetting", "Call", "Client", "Publish", "ServiceClient", "Transport"]
 
 R = TypeVar("R")
 
@@ -72,12 +77,20 @@ Transport = Callable[
 ]
 
 
+#: A client's ``breaker=``: None keeps each method's declared breaker; True
+#: (:class:`~autonats.Breaker`'s defaults), False (none) or a Breaker applies
+#: to every method; a mapping sets it for the methods it names.
+BreakerSetting = bool | Breaker | Mapping[str, bool | Breaker] | None
+
+
 class Client:
     """Calls the methods of one service over a connected ``nats.aio.client.Client``.
 
     ``timeout`` (seconds) overrides every method's own; a call made while serving
     another call never waits past that call's deadline. ``prefix`` is the first
-    part of every subject (docs/protocol.md, section 1).
+    part of every subject (docs/protocol.md, section 1). ``breaker``
+    (:data:`BreakerSetting`) overrides the methods' declared circuit breakers;
+    each client keeps its own.
     """
 
     def __init__(
@@ -88,10 +101,12 @@ class Client:
         timeout: float | None = None,
         prefix: str = wire.DEFAULT_PREFIX,
         tracing: Tracing | None = None,
+        breaker: BreakerSetting = None,
     ) -> None:
         if timeout is not None:
             timeout = wire.check_timeout(timeout)
         wire.check_prefix(prefix)
+        breakers = _breakers(spec, breaker)
         self.nc = nc
         self.spec = spec
         self.timeout = timeout
@@ -99,6 +114,14 @@ class Client:
         self._tracing = tracing
         self._subjects = {name: m.subject(prefix) for name, m in spec.methods.items()}
         self._stats = {name: ClientStats() for name in spec.methods}
+        #: Per method: its circuit breaker, or None (then the pipeline skips it).
+        self._breakers: dict[str, CircuitBreaker | None] = {}
+        for name, config in breakers.items():
+            if config is None:
+                self._breakers[name] = None
+                continue
+            stats = self._stats[name].breaker = BreakerStats()
+            self._breakers[name] = CircuitBreaker(config, f"{spec.name}.{name}", stats)
         self._inbox: Inbox | None = None
         self._denials: _denials.Denials | None = None
         self._js: nats.js.JetStreamContext | None = None
@@ -109,10 +132,16 @@ class Client:
         """Live counters per method name."""
         return self._stats
 
+    def breaker(self, method: str) -> CircuitBreaker | None:
+        """The circuit breaker of ``method``, or None when it has none."""
+        return self._breakers[method]
+
     async def call(self, method: str, args: Sequence[Any]) -> Any:
         """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
         spec = self.spec.methods[method]
-        return await self._invoke(spec, self._stats[method], args, _transport(spec))
+        return await self._invoke(
+            spec, self._stats[method], args, _transport(spec), self._breakers[method]
+        )
 
     async def publish(self, method: str, args: Sequence[Any]) -> None:
         """Send a oneway call: without a reply subject; returns once it is written
@@ -127,6 +156,7 @@ class Client:
         stats: ClientStats,
         args: Sequence[Any],
         transport: Transport,
+        breaker: CircuitBreaker | None,
     ) -> Any:
         """Make one call of any kind, counted and, when tracing, in a client span.
 
@@ -140,6 +170,7 @@ class Client:
         subject = self._subjects[spec.name]
         span: Any = None
         headers: dict[str, str] | None = None
+        ticket = -1  # the breaker's ticket once it let the call through
         try:
             if tracing is not None:
                 headers = {}
@@ -159,10 +190,14 @@ class Client:
                 deadline = outer[2]
                 explicit = True
             payload = _encode(spec, args)
+            if breaker is not None:
+                ticket = breaker.admit() if breaker.state else 0
             result = await transport(
                 self, spec, subject, payload, headers, deadline, explicit
             )
             outcome = "ok"
+            if breaker is not None:
+                breaker.succeeded(ticket, now)
             if tracing is not None:
                 tracing.finish(span, 0)
             return result
@@ -173,6 +208,8 @@ class Client:
                 outcome = _outcome(error)
             elif not isinstance(error, asyncio.CancelledError):
                 outcome = "error"
+            if ticket >= 0 and breaker is not None:
+                breaker.failed(ticket, error)
             if tracing is not None:
                 tracing.fail(span, error)
             if error is not exc:
@@ -350,17 +387,20 @@ class Call(Generic[R]):
     Generated clients hold one per method: ``await call(*args)``.
     """
 
-    __slots__ = ("_client", "_spec", "_stats", "_transport")
+    __slots__ = ("_breaker", "_client", "_spec", "_stats", "_transport")
 
     def __init__(self, client: Client, method: str) -> None:
         self._client = client
         self._spec = client.spec.methods[method]
         self._stats = client.stats()[method]
         self._transport = _transport(self._spec)
+        self._breaker = client.breaker(method)
 
     def __call__(self, *args: Any) -> Coroutine[Any, Any, R]:
         # Not ``async def``: the pipeline's coroutine is the call's, one level less.
-        return self._client._invoke(self._spec, self._stats, args, self._transport)
+        return self._client._invoke(
+            self._spec, self._stats, args, self._transport, self._breaker
+        )
 
 
 class Publish(Call[None]):
@@ -376,6 +416,8 @@ class ServiceClient:
     ``--tracing``) and declares one ``_call_<method>`` attribute per method;
     this sets them up. Everything here starts with ``_``: a service's methods
     never do, so they cannot clash.
+
+    ``timeout``, ``prefix`` and ``breaker`` are :class:`Client`'s.
     """
 
     _spec: ClassVar[ServiceSpec]
@@ -387,6 +429,7 @@ class ServiceClient:
         *,
         timeout: float | None = None,
         prefix: str = wire.DEFAULT_PREFIX,
+        breaker: BreakerSetting = None,
     ) -> None:
         spec = self._spec
         self._client = Client(
@@ -395,6 +438,7 @@ class ServiceClient:
             timeout=timeout,
             prefix=prefix,
             tracing=tracing_.enabled() if self._traced else None,
+            breaker=breaker,
         )
         for name, method in spec.methods.items():
             kind = Publish if method.oneway else Call
@@ -450,11 +494,56 @@ def _nobody(spec: ServiceSpec, subject: str) -> str:
     )
 
 
+def _breakers(spec: ServiceSpec, setting: BreakerSetting) -> dict[str, Breaker | None]:
+    """The breaker of each method: as declared, unless the client's ``breaker=``
+    says otherwise. A plain oneway call never learns how it went, so it has none."""
+    if setting is None or isinstance(setting, bool | Breaker):
+        wanted = {
+            name: m.breaker if setting is None else breaker_of(setting)
+            for name, m in spec.methods.items()
+        }
+    elif isinstance(setting, Mapping):
+        unknown = sorted(set(setting) - set(spec.methods))
+        if unknown:
+            raise ValueError(
+                f"breaker= names methods that service {spec.name!r} does not have: "
+                f"{', '.join(unknown)} (it has: {', '.join(spec.methods)})"
+            )
+        wanted = {}
+        for name, m in spec.methods.items():
+            if name not in setting:
+                wanted[name] = m.breaker
+                continue
+            value = setting[name]
+            if not isinstance(value, bool | Breaker):
+                raise TypeError(
+                    f"breaker[{name!r}] must be True, False or an autonats.Breaker, "
+                    f"not {value!r}"
+                )
+            if value is not False and m.oneway and not m.durable:
+                raise ValueError(
+                    f"{spec.name}.{name} is a oneway method: its caller never learns "
+                    "how a call went, so a circuit breaker has nothing to count"
+                )
+            wanted[name] = breaker_of(value)
+    else:
+        raise TypeError(
+            "breaker must be True, False, an autonats.Breaker or a mapping of "
+            f"method names to those, not {setting!r}"
+        )
+    return {
+        name: None if m.oneway and not m.durable else wanted[name]
+        for name, m in spec.methods.items()
+    }
+
+
 def _outcome(exc: AutonatsError) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
     if isinstance(exc, NoRespondersError):
         return "no_responders"
+    if isinstance(exc, CircuitOpenError):
+        return "circuit_open"
     if isinstance(exc, RemoteError | ServiceError):
         return str(exc.code)
     return "error"

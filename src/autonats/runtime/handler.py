@@ -38,12 +38,13 @@ from autonats.contract.spec import DEFAULT_QUEUE, MethodSpec, ServiceSpec
 from autonats.errors import AutonatsError, EncodeError, PermissionDenied, ServiceError
 from autonats.observe import tracing as tracing_
 from autonats.observe.service_api import ServiceResponder
-from autonats.observe.stats import EndpointStats, live_handlers
+from autonats.observe.stats import EndpointStats, OutlierStats, live_handlers
 from autonats.observe.tracing import Tracing, current_trace_id
 from autonats.runtime import deadlines, endpoint, permissions
 from autonats.runtime.context import _current
 from autonats.runtime.durable import DurableConsumer, StreamOptions, Streams
 from autonats.runtime.endpoint import Endpoint
+from autonats.runtime.outlier import Ejector, OutlierEjection
 from autonats.runtime.reply import Reply, overloaded, service_reply
 
 __all__ = ["Handler", "Settle"]
@@ -72,6 +73,10 @@ class Handler(Generic[P]):
     up to :data:`ONEWAY_QUEUE_MESSAGES`). ``tracing`` (see
     :mod:`autonats.observe.tracing`) wraps every call in a server span.
     ``metadata`` is published in ``$SRV.INFO``.
+
+    ``outlier`` (on by default; ``False`` turns it off): when this instance
+    fails a method far more than its peers do, it steps out of the method's
+    queue group for a while; see :class:`autonats.runtime.outlier.OutlierEjection`.
 
     Durable methods only: ``replicas`` of the service's JetStream streams
     (default: 3 when the connected JetStream has 3 or more servers, else 1),
@@ -102,6 +107,7 @@ class Handler(Generic[P]):
         replicas: int | None = None,
         dead_letter_max_age: float | None = None,
         dead_letter_max_bytes: int | None = None,
+        outlier: OutlierEjection | bool | None = None,
     ) -> None:
         if concurrency is not None and (
             not isinstance(concurrency, int) or concurrency < 1
@@ -119,6 +125,13 @@ class Handler(Generic[P]):
         )
         if tracing is None and self.traced:
             tracing = tracing_.enabled()
+        if outlier is None or outlier is True:
+            outlier = OutlierEjection()
+        elif outlier is not False and not isinstance(outlier, OutlierEjection):
+            raise TypeError(
+                "outlier must be True, False or an "
+                f"autonats.runtime.OutlierEjection, not {outlier!r}"
+            )
         spec = self.spec
         self.nc = nc
         self.impl = impl
@@ -141,6 +154,10 @@ class Handler(Generic[P]):
                 concurrency or method.concurrency,
                 DEFAULT_QUEUE if queue_size is None else queue_size,
             )
+            if outlier and not method.durable:  # durable calls are pulled, not routed
+                self._endpoints[name].stats.outlier = OutlierStats(outlier.window)
+        self._outlier = outlier or None
+        self._ejector: Ejector | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -193,6 +210,17 @@ class Handler(Generic[P]):
         self._running = True
         # A refusal after the start (a pull, an ack) would otherwise go unnoticed.
         self._unlisten = denials.listen(needed.covers, self._log_denied)
+        if self._outlier is not None:
+            self._ejector = Ejector(
+                self.nc,
+                self.spec,
+                self.prefix,
+                self.service.id,
+                self._endpoints.values(),
+                self._subscribe,
+                self._outlier,
+            )
+            self._ejector.start()
 
     async def _subscribe_all(self, steps: list[str]) -> None:
         """The steps of :meth:`run`; the last entry of ``steps`` names the current one."""
@@ -207,12 +235,7 @@ class Handler(Generic[P]):
                 await consumer.start()
                 continue
 
-            async def on_message(msg: nats.aio.msg.Msg, ep: Endpoint = ep) -> None:
-                self._accept(ep, msg)
-
-            ep.sub = await self.nc.subscribe(
-                subject, queue=wire.QUEUE_GROUP, cb=on_message
-            )
+            await self._subscribe(ep)
         self.started = time.time()
         steps.append("answering $SRV discovery")
         await self.service.start()
@@ -233,6 +256,17 @@ class Handler(Generic[P]):
             "permissions allow it",
             self.spec.name,
             denial.error(),
+        )
+
+    async def _subscribe(self, ep: Endpoint) -> None:
+        """Subscribe a method's subject in the queue group (at start, and when
+        it comes back from outlier ejection)."""
+
+        async def on_message(msg: nats.aio.msg.Msg) -> None:
+            self._accept(ep, msg)
+
+        ep.sub = await self.nc.subscribe(
+            ep.spec.subject(self.prefix), queue=wire.QUEUE_GROUP, cb=on_message
         )
 
     async def _undo(self) -> None:
@@ -261,6 +295,9 @@ class Handler(Generic[P]):
             return
         self._running = False
         self._unlisten()
+        if self._ejector is not None:
+            await self._ejector.stop()  # no method steps out or back in from now
+            self._ejector = None
         await self.service.stop()
         for consumer in self._consumers.values():
             await consumer.stop()
@@ -508,6 +545,8 @@ class Handler(Generic[P]):
                     )
             else:
                 ep.stats.finished(duration, failure.code, failure.message)
+                if failure.internal:
+                    ep.stats.internal_errors += 1
                 _log_failure(spec, failure, duration)
             # 6. settle
             if settle is not None:

@@ -16,7 +16,8 @@ class Reply(Exception):
     error's wire ``kind`` (type) and declared ``fields``.
 
     ``cause`` is the implementation's exception, for the handler's log only:
-    it never goes on the wire.
+    it never goes on the wire. ``declared``: an error the interface declares
+    (a business answer, whatever its code).
     """
 
     def __init__(
@@ -26,6 +27,8 @@ class Reply(Exception):
         kind: str,
         fields: dict[str, Any] | None = None,
         cause: BaseException | None = None,
+        *,
+        declared: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -33,6 +36,14 @@ class Reply(Exception):
         self.kind = kind
         self.fields = fields or {}
         self.cause = cause
+        self.declared = declared
+
+    @property
+    def internal(self) -> bool:
+        """The handler's own failure: an undeclared exception or a result it
+        could not send (500), or a missed deadline (504). What outlier
+        ejection counts; never a declared error, a 400 or a shed 503."""
+        return not self.declared and self.code in (500, 504)
 
     def body(self) -> bytes:
         """The JSON error body (docs/protocol.md, section 3)."""
@@ -54,7 +65,7 @@ def service_reply(exc: ServiceError) -> Reply:
     """The reply for a declared error the implementation raised."""
     declared = error_fields(type(exc))
     fields = {k: v for k, v in exc.fields.items() if k in declared} if declared else {}
-    return Reply(int(exc.code), exc.message, type(exc).__name__, fields)
+    return Reply(int(exc.code), exc.message, type(exc).__name__, fields, declared=True)
 
 
 def overloaded() -> Reply:
