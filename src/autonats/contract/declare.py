@@ -45,13 +45,16 @@ class ServiceOptions:
 class MethodOptions:
     """What ``@autonats.method`` / ``@autonats.oneway`` recorded on a method.
 
-    ``None`` means "use the generator's default".
+    ``None`` means "use the generator's default". ``stream`` is not set by a
+    decorator: the generator sets it for a method declared
+    ``def name(...) -> AsyncIterator[T]`` (a server stream of ``T`` items).
     """
 
     timeout: float | None = None
     concurrency: int | None = None
     oneway: bool = False
     durable: bool = False
+    stream: bool = False
 
 
 def service(

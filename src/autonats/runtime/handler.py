@@ -10,6 +10,10 @@ how a message arrives and how its outcome is settled:
 - a JetStream consumer (durable oneway methods, :mod:`autonats.runtime.durable`):
   settle = ack, nak with backoff, or dead-letter and ack.
 
+A stream method arrives like a request; its invoke step runs the stream's
+whole life and its settle step sends the error that ends a failed stream
+(:mod:`autonats.runtime.stream_handler`).
+
 nats-py calls a subscription's callback one message at a time, so the callback
 never awaits the implementation: it starts a task per message, up to the
 method's concurrency, and parks further messages in a queue; a request past
@@ -20,6 +24,7 @@ its (much larger) bound is dropped and counted.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import sys
 import time
@@ -44,6 +49,7 @@ from autonats.runtime.context import _current
 from autonats.runtime.durable import DurableConsumer, StreamOptions, Streams
 from autonats.runtime.endpoint import Endpoint
 from autonats.runtime.reply import Reply, overloaded, service_reply
+from autonats.runtime.stream_handler import StreamMethod
 
 __all__ = ["Handler", "Settle"]
 
@@ -125,6 +131,7 @@ class Handler(Generic[P]):
         self._tracing = tracing
         self.started: float | None = None  # time.time() of run()
         self._endpoints: dict[str, Endpoint] = {}
+        self._streams: dict[str, StreamMethod] = {}
         self._consumers: dict[str, DurableConsumer] = {}
         self._stream_options = stream_options
         for name, method in spec.methods.items():
@@ -134,12 +141,23 @@ class Handler(Generic[P]):
                     f"{type(impl).__name__} does not implement {spec.name}.{name}: "
                     f"add 'async def {name}(...)'"
                 )
-            self._endpoints[name] = Endpoint(
+            ep = self._endpoints[name] = Endpoint(
                 method,
                 bound,
                 concurrency or method.concurrency,
                 DEFAULT_QUEUE if queue_size is None else queue_size,
             )
+            if method.stream:
+                if inspect.iscoroutinefunction(bound):
+                    raise TypeError(
+                        f"{type(impl).__name__}.{name} is a coroutine function, but "
+                        f"{spec.name}.{name} is a stream: make it an async "
+                        "generator (yield each item)"
+                    )
+                streams = self._streams[name] = StreamMethod(nc, ep, _expire)
+                ep.direct = False
+                ep.invoke = streams.invoke
+                ep.settle = streams.settle
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -175,6 +193,11 @@ class Handler(Generic[P]):
                     self._consumers[ep.spec.name] = consumer
                     await consumer.start()
                     continue
+                served = self._streams.get(ep.spec.name)
+                if served is not None:
+                    step = f"subscribing the stream control subjects of {subject}"
+                    await served.start(subject, self.service.id)
+                    step = f"subscribing {subject}"
 
                 async def on_message(msg: nats.aio.msg.Msg, ep: Endpoint = ep) -> None:
                     self._accept(ep, msg)
@@ -215,18 +238,24 @@ class Handler(Generic[P]):
                 except nats.errors.Error as exc:
                     log.debug("unsubscribing %s failed: %s", ep.sub.subject, exc)
                 ep.sub = None
+        for streams in self._streams.values():
+            await streams.stop()
         self.started = None
 
     async def shutdown(self) -> None:
         """Stop taking requests, finish and answer every accepted one, then unsubscribe.
 
         Subscriptions are drained: the server stops routing to this handler, and
-        messages it already routed here are still served.
+        messages it already routed here are still served. Open streams are
+        ended (their clients get a 503 ``ShuttingDown`` error after the items
+        sent so far); streams not started yet are shed (503, retried elsewhere).
         """
         if not self._running:
             return
         self._running = False
         await self.service.stop()
+        for streams in self._streams.values():
+            streams.end_all()
         for consumer in self._consumers.values():
             await consumer.stop()
         for ep in self._endpoints.values():
@@ -239,6 +268,8 @@ class Handler(Generic[P]):
                     )
                 ep.sub = None
         await self._idle.wait()
+        for streams in self._streams.values():
+            await streams.stop()
         consumers, self._consumers = self._consumers, {}
         for consumer in consumers.values():
             await consumer.close()
@@ -342,7 +373,7 @@ class Handler(Generic[P]):
                     claimed = False
                     ep.claimed -= 1
                 ep.stats.queued = max(len(pending) - ep.claimed, 0)
-                await self._serve_one(task, ep, msg, arrived, None)
+                await self._serve_one(task, ep, msg, arrived, ep.settle)
         finally:
             if claimed:  # cancelled before it took a message
                 ep.claimed -= 1
@@ -385,7 +416,8 @@ class Handler(Generic[P]):
         ``settle`` None: the core NATS transport; the deadline is arrival +
         ``Autonats-Timeout`` (a caller waits), the outcome is replied on the
         reply subject, if any. Else the transport's own settle step; the
-        deadline is arrival + the declared timeout (a stored call).
+        deadline is arrival + the declared timeout (a stored call; a stream
+        must start by then, and its invoke step sets the stream's own).
 
         The steps are inlined, not split into coroutines: each coroutine level
         costs about as much as a oneway call's whole useful work.
@@ -420,10 +452,10 @@ class Handler(Generic[P]):
                 # 3. invoke, cancelled by the loop's sweeper at the deadline
                 self._deadlines.watch(task, deadline, _expire, task)
                 watched = True
-                if spec.by_position:
+                if ep.direct:
                     result = await ep.impl(*values)
                 else:
-                    result = await codec.call_with(ep.impl, values, spec.params)
+                    result = await ep.invoke(msg, values)
                 # 4. encode
                 if not spec.oneway:
                     body = _encode_result(result)
