@@ -9,7 +9,7 @@ import autonats.runtime
 
 import flags
 
-__all__ = ["FLAGGED_SERVICE", "FlaggedClient", "FlaggedHandler"]
+__all__ = ["FLAGGED_SERVICE", "FlaggedClient", "FlaggedHandler", "FlaggedSyncClient"]
 
 
 FLAGGED_SERVICE = autonats.contract.build(
@@ -47,6 +47,28 @@ class FlaggedClient(autonats.runtime.ServiceClient):
 
     async def fire(self) -> None:
         await self._call_fire()
+
+
+class FlaggedSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``flagged`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = FLAGGED_SERVICE
+    _call_defaults: autonats.runtime.SyncCall[None]
+    _call_own_timeout: autonats.runtime.SyncCall[None]
+    _call_own_concurrency: autonats.runtime.SyncCall[None]
+    _call_fire: autonats.runtime.SyncCall[None]
+
+    def defaults(self) -> None:
+        self._call_defaults()
+
+    def own_timeout(self) -> None:
+        self._call_own_timeout()
+
+    def own_concurrency(self) -> None:
+        self._call_own_concurrency()
+
+    def fire(self) -> None:
+        self._call_fire()
 
 
 class FlaggedHandler(autonats.runtime.Handler[flags.FlaggedService]):

@@ -13,15 +13,19 @@ __all__ = [
     "ALPHA_SERVICE",
     "AlphaClient",
     "AlphaHandler",
+    "AlphaSyncClient",
     "BETA_SERVICE",
     "BetaClient",
     "BetaHandler",
+    "BetaSyncClient",
     "DELTA_SERVICE",
     "DeltaClient",
     "DeltaHandler",
+    "DeltaSyncClient",
     "GAMMA_SERVICE",
     "GammaClient",
     "GammaHandler",
+    "GammaSyncClient",
 ]
 
 
@@ -45,6 +49,17 @@ class AlphaClient(autonats.runtime.ServiceClient):
 
     async def run(self, fail: bool = False) -> str:
         return await self._call_run(fail)
+
+
+class AlphaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``alpha`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = ALPHA_SERVICE
+    _traced = True
+    _call_run: autonats.runtime.SyncCall[str]
+
+    def run(self, fail: bool = False) -> str:
+        return self._call_run(fail)
 
 
 class AlphaHandler(autonats.runtime.Handler[chain.Alpha]):
@@ -83,6 +98,21 @@ class BetaClient(autonats.runtime.ServiceClient):
         await self._call_note(text)
 
 
+class BetaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``beta`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = BETA_SERVICE
+    _traced = True
+    _call_run: autonats.runtime.SyncCall[str]
+    _call_note: autonats.runtime.SyncCall[None]
+
+    def run(self, fail: bool) -> str:
+        return self._call_run(fail)
+
+    def note(self, text: str) -> None:
+        self._call_note(text)
+
+
 class BetaHandler(autonats.runtime.Handler[chain.Beta]):
     """Serves any implementation of the ``beta`` service."""
 
@@ -110,6 +140,17 @@ class GammaClient(autonats.runtime.ServiceClient):
 
     async def run(self, fail: bool) -> str:
         return await self._call_run(fail)
+
+
+class GammaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``gamma`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = GAMMA_SERVICE
+    _traced = True
+    _call_run: autonats.runtime.SyncCall[str]
+
+    def run(self, fail: bool) -> str:
+        return self._call_run(fail)
 
 
 class GammaHandler(autonats.runtime.Handler[chain.Gamma]):
@@ -148,6 +189,21 @@ class DeltaClient(autonats.runtime.ServiceClient):
 
     async def tally(self, text: str) -> None:
         await self._call_tally(text)
+
+
+class DeltaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``delta`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = DELTA_SERVICE
+    _traced = True
+    _call_record: autonats.runtime.SyncCall[None]
+    _call_tally: autonats.runtime.SyncCall[None]
+
+    def record(self, text: str, fail: bool = False) -> None:
+        self._call_record(text, fail)
+
+    def tally(self, text: str) -> None:
+        self._call_tally(text)
 
 
 class DeltaHandler(autonats.runtime.Handler[chain.Delta]):

@@ -27,11 +27,12 @@ class Method:
 
     name: str
     params: tuple[Param, ...]
-    returns: str  # annotation source text; "None" for no result
+    returns: str  # annotation source text; "None" for no result; a stream's item
     timeout: float
     concurrency: int
     oneway: bool = False
     durable: bool = False
+    stream: bool = False
 
     def options(self) -> MethodOptions:
         """The options the generated module passes to ``autonats.contract.build``."""
@@ -40,6 +41,7 @@ class Method:
             concurrency=self.concurrency,
             oneway=self.oneway,
             durable=self.durable,
+            stream=self.stream,
         )
 
 
