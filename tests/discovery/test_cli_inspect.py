@@ -29,7 +29,7 @@ def test_one_instance(served: Served, nats_url: str) -> None:
     (row,) = _user_rows(nats_url)
     assert row["instances"] == 1
     assert row["version"] == "1.0.0"
-    assert row["endpoints"] == 10
+    assert row["endpoints"] == 11
 
     table = cli("ls", "--server", nats_url)
     assert table.returncode == 0, table.stderr
@@ -43,7 +43,7 @@ def test_one_instance(served: Served, nats_url: str) -> None:
         "ERRORS",
         "AVG",
     ]
-    assert any(line.split()[:4] == ["user", "1.0.0", "1", "10"] for line in lines)
+    assert any(line.split()[:4] == ["user", "1.0.0", "1", "11"] for line in lines)
 
     info = cli("info", "user", "--server", nats_url)
     assert info.returncode == 0, info.stderr

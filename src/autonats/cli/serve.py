@@ -16,6 +16,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from autonats.cli._common import CommandError, byte_size, duration, positive_int
+from autonats.contract.spec import MethodSpec
 from autonats.errors import AutonatsError
 
 __all__ = ["add_parser", "run"]
@@ -317,7 +318,9 @@ def _find_handler(impl: object, explicit: str | None) -> Any:
         if inspect.isclass(cls) and issubclass(cls, Handler) and "spec" in cls.__dict__
     ]
     nominal = [c for c in candidates if c.spec.protocol in type(impl).__mro__]
-    structural = [c for c in candidates if _implements(impl, list(c.spec.methods))]
+    structural = [
+        c for c in candidates if _implements(impl, list(c.spec.methods.values()))
+    ]
     found = list(dict.fromkeys(nominal or structural))
     if len(found) == 1:
         return found[0]
@@ -334,9 +337,13 @@ def _find_handler(impl: object, explicit: str | None) -> Any:
     )
 
 
-def _implements(impl: object, protocol_methods: Sequence[str]) -> bool:
-    return bool(protocol_methods) and all(
-        inspect.iscoroutinefunction(getattr(impl, n, None)) for n in protocol_methods
+def _implements(impl: object, methods: Sequence[MethodSpec]) -> bool:
+    """Whether ``impl`` has every method: async, or for a stream an async generator."""
+    return bool(methods) and all(
+        (inspect.isasyncgenfunction if m.stream else inspect.iscoroutinefunction)(
+            getattr(impl, m.name, None)
+        )
+        for m in methods
     )
 
 

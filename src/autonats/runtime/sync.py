@@ -113,49 +113,31 @@ class Connection:
         """
         try:
             _refuse_in_loop("a blocking call")
-        except RuntimeError:
-            coro.close()
-            raise
-        future = self.submit(coro)
-        try:
-            return future.result()
-        except concurrent.futures.CancelledError:
             if self._closed:
+                raise ConnectionError("the autonats.sync connection is closed")
+            job = _Job(coro, self._calls)
+            self._loop.call_soon_threadsafe(job.start)
+        except BaseException as exc:
+            coro.close()
+            if isinstance(exc, RuntimeError) and self._loop.is_closed():
                 raise ConnectionError(
-                    "the autonats.sync connection was closed during the call"
+                    "the autonats.sync connection is closed"
                 ) from None
             raise
+        try:
+            job.lock.acquire()
         except BaseException:
             # Interrupted (KeyboardInterrupt): the call must not run on unseen.
-            future.cancel()
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(job.cancel)
             raise
-
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Start ``coro`` on the connection's event loop, in a copy of the
-        calling thread's context; cancelling the future cancels it."""
-        if self._closed:
-            coro.close()
-            raise ConnectionError("the autonats.sync connection is closed")
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        context = contextvars.copy_context()
-        calls = self._calls
-        loop = self._loop
-
-        def start() -> None:
-            if future.cancelled():
-                coro.close()
-                return
-            task = context.run(loop.create_task, coro)
-            calls.add(task)
-            task.add_done_callback(lambda done: _settle(done, future, calls))
-            future.add_done_callback(lambda f: _cancel(loop, task, f))
-
-        try:
-            loop.call_soon_threadsafe(start)
-        except RuntimeError:  # the loop is closed
-            coro.close()
-            raise ConnectionError("the autonats.sync connection is closed") from None
-        return future
+        if job.error is not None:
+            raise job.error
+        if job.cancelled:
+            raise ConnectionError(
+                "the autonats.sync connection was closed during the call"
+            )
+        return job.result  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Cancel the calls in flight (they raise ConnectionError), stop the
@@ -172,7 +154,7 @@ class Connection:
 
         def begin() -> None:
             task = self._loop.create_task(self._shutdown(streams))
-            task.add_done_callback(lambda t: _settle(t, done, set()))
+            task.add_done_callback(lambda t: _settle(t, done))
 
         try:
             self._loop.call_soon_threadsafe(begin)
@@ -212,30 +194,65 @@ class Connection:
         self.close()
 
 
-def _settle(
-    task: asyncio.Task[T],
-    future: concurrent.futures.Future[T],
-    calls: set[asyncio.Task[Any]],
-) -> None:
-    calls.discard(task)
-    if future.cancelled():
-        return
+class _Job:
+    """One coroutine run for a waiting thread: started on the loop in the
+    thread's context; ``lock`` is released when it is done.
+
+    A bare lock is the cheapest way to wake a thread in CPython: a blocking
+    call costs two thread switches, and nothing more than it must.
+    """
+
+    __slots__ = (
+        "calls",
+        "cancelled",
+        "context",
+        "coro",
+        "error",
+        "lock",
+        "result",
+        "task",
+    )
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], calls: set[Any]) -> None:
+        self.coro = coro
+        self.calls = calls
+        self.context = contextvars.copy_context()
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.cancelled = False
+        self.task: asyncio.Task[Any] | None = None
+
+    def start(self) -> None:
+        task = self.task = self.context.run(asyncio.ensure_future, self.coro)
+        self.calls.add(task)
+        task.add_done_callback(self.done)
+
+    def done(self, task: asyncio.Task[Any]) -> None:
+        self.calls.discard(task)
+        if task.cancelled():
+            self.cancelled = True
+        else:
+            self.error = task.exception()
+            if self.error is None:
+                self.result = task.result()
+        self.lock.release()
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        else:  # not started: it never will be
+            self.coro.close()
+
+
+def _settle(task: asyncio.Task[None], future: concurrent.futures.Future[None]) -> None:
     if task.cancelled():
         future.cancel()
     elif (error := task.exception()) is not None:
         future.set_exception(error)
     else:
-        future.set_result(task.result())
-
-
-def _cancel(
-    loop: asyncio.AbstractEventLoop,
-    task: asyncio.Task[Any],
-    future: concurrent.futures.Future[Any],
-) -> None:
-    if future.cancelled() and not task.done():
-        with contextlib.suppress(RuntimeError):  # the loop is closed
-            loop.call_soon_threadsafe(task.cancel)
+        future.set_result(None)
 
 
 def _stop(loop: asyncio.AbstractEventLoop, nc: nats.aio.client.Client) -> None:
