@@ -126,6 +126,9 @@ GAMMA_SERVICE = autonats.contract.build(
     version="0.0.0",
     methods={
         "run": autonats.contract.MethodOptions(timeout=5.0, concurrency=5),
+        "ticks": autonats.contract.MethodOptions(
+            timeout=5.0, concurrency=5, stream=True
+        ),
     },
     errors=[chain.Boom],
 )
@@ -137,9 +140,13 @@ class GammaClient(autonats.runtime.ServiceClient):
     _spec = GAMMA_SERVICE
     _traced = True
     _call_run: autonats.runtime.Call[str]
+    _call_ticks: autonats.runtime.StreamCall[str]
 
     async def run(self, fail: bool) -> str:
         return await self._call_run(fail)
+
+    def ticks(self, n: int) -> autonats.runtime.Stream[str]:
+        return self._call_ticks(n)
 
 
 class GammaSyncClient(autonats.runtime.SyncServiceClient):
@@ -148,9 +155,13 @@ class GammaSyncClient(autonats.runtime.SyncServiceClient):
     _spec = GAMMA_SERVICE
     _traced = True
     _call_run: autonats.runtime.SyncCall[str]
+    _call_ticks: autonats.runtime.SyncStreamCall[str]
 
     def run(self, fail: bool) -> str:
         return self._call_run(fail)
+
+    def ticks(self, n: int) -> autonats.runtime.SyncStream[str]:
+        return self._call_ticks(n)
 
 
 class GammaHandler(autonats.runtime.Handler[chain.Gamma]):
