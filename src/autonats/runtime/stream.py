@@ -115,6 +115,8 @@ class Receiver(Generic[T]):
         "outcome",
         "received",
         "received_bytes",
+        "regrant",
+        "regrant_bytes",
         "signal",
         "stopped",
         "task",
@@ -154,6 +156,9 @@ class Receiver(Generic[T]):
         self.received_bytes = 0  # the same in bytes of item bodies
         self.consumed_bytes = 0
         self.granted_bytes = 0
+        # Consumed this far (items, bytes), more credit is due: every half
+        # window, so the handler has the other half to send while it travels.
+        self.regrant = self.regrant_bytes = 0
         self.control: str | None = None  # where credit and cancel go, once open
         self.opened = False
         #: None while running; :data:`_END` or the error that ended the stream.
@@ -188,7 +193,7 @@ class Receiver(Generic[T]):
         data = items.popleft()
         self.consumed += 1
         self.consumed_bytes += len(data)
-        if self._due():
+        if self.consumed >= self.regrant or self.consumed_bytes >= self.regrant_bytes:
             await self._grant()
         try:
             return self._decode(data)
@@ -205,7 +210,7 @@ class Receiver(Generic[T]):
         taken = [items.popleft() for _ in range(min(limit, len(items)))]
         self.consumed += len(taken)
         self.consumed_bytes += sum(map(len, taken))
-        if self._due():
+        if self.consumed >= self.regrant or self.consumed_bytes >= self.regrant_bytes:
             await self._grant()
         decode = self._decode
         try:
@@ -214,15 +219,11 @@ class Receiver(Generic[T]):
             await self._fail(exc)
             raise
 
-    def _due(self) -> bool:
-        """Whether to grant more credit: every half window (in items or bytes)
-        consumed, so the handler has the other half to send while it travels."""
-        window, window_bytes = self.window, self.window_bytes
-        return (
-            self.consumed + window - self.granted >= (window + 1) // 2
-            or self.consumed_bytes + window_bytes - self.granted_bytes
-            >= (window_bytes + 1) // 2
-        )
+    def _granting(self, granted: int, granted_bytes: int) -> None:
+        """Record a grant (totals), and when the next one is due."""
+        self.granted, self.granted_bytes = granted, granted_bytes
+        self.regrant = granted - self.window // 2
+        self.regrant_bytes = granted_bytes - self.window_bytes // 2
 
     async def _refill(self) -> None:
         """Wait until an item is buffered, or raise how the stream ended."""
@@ -265,8 +266,9 @@ class Receiver(Generic[T]):
         control = self.control
         if control is None or self.outcome is not None:
             return
-        self.granted = self.consumed + self.window
-        self.granted_bytes = self.consumed_bytes + self.window_bytes
+        self._granting(
+            self.consumed + self.window, self.consumed_bytes + self.window_bytes
+        )
         try:
             await self._send(control, wire.STREAM_CREDIT)
         except AutonatsError as exc:
@@ -424,8 +426,7 @@ class Receiver(Generic[T]):
                 sent[wire.CREDIT_BYTES_HEADER] = str(self.window_bytes)
                 if whole is not None:
                     sent[wire.TIMEOUT_HEADER] = wire.timeout_header(whole - _now())
-                self.granted = self.window
-                self.granted_bytes = self.window_bytes
+                self._granting(self.window, self.window_bytes)
                 self.heard = self.told = _now()
                 await self._nc.publish(subject, payload, reply=reply_to, headers=sent)
                 while not self.opened and self.outcome is None:
