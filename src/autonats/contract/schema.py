@@ -481,7 +481,7 @@ def _stream_control(
         "the handler names it in its open message.",
         "parameters": {
             "instance": {"description": "the handler instance's id ($SRV)"},
-            "stream": {"description": "the stream, numbered by the handler"},
+            "stream": {"description": "the stream's token, chosen by the handler"},
         },
         "messages": {
             kind: {"$ref": f"#/components/messages/{key}.{kind}"}

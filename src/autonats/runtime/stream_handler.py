@@ -18,8 +18,8 @@ open, sends heartbeats and gives up on clients that fell silent.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -118,7 +118,6 @@ class StreamMethod:
         self.ep = ep
         self._expire = expire
         self.open: dict[str, _Open] = {}
-        self._ids = itertools.count(1)
         self._prefix = ""  # the control subjects, up to the stream's token
         self._sub: nats.aio.subscription.Subscription | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -196,7 +195,9 @@ class StreamMethod:
             self._deadlines.watch(task, whole, self._expire, task)
         _current.set((spec.service, spec.name, whole or float("inf"), headers))
         stream = _Open(task, reply, credit, credit_bytes or _UNLIMITED)
-        token = format(next(self._ids), "x")
+        # Unguessable: anyone allowed to call the method may publish to its
+        # control subjects, and must not be able to cancel others' streams.
+        token = secrets.token_hex(8)
         self.open[token] = stream
         agen: Any = None
         try:
