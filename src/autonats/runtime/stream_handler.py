@@ -355,28 +355,35 @@ class StreamMethod:
         those whose client fell silent."""
         while self.open:
             await asyncio.sleep(_TICK)
-            now = _now()
-            for token, stream in list(self.open.items()):
-                if self.open.get(token) is not stream:
-                    continue  # ended while a heartbeat was being sent
-                if stream.sent != stream.seen:
-                    stream.seen = stream.sent
-                    stream.told = now
-                if now - stream.heard >= wire.PEER_TIMEOUT:
-                    stream.halt(_ABANDONED)
-                elif now - stream.told >= _QUIET and stream.stop is None:
-                    stream.told = now
-                    try:
-                        await self.nc.publish(
-                            stream.reply,
-                            b"",
-                            headers={
-                                wire.STREAM_HEADER: wire.STREAM_HEARTBEAT,
-                                wire.ITEMS_HEADER: str(stream.sent),
-                            },
-                        )
-                    except nats.errors.Error as exc:
-                        log.debug("stream heartbeat not sent: %s", exc)
+            try:
+                await self._look()
+            except Exception:  # never let one bad tick stop every heartbeat
+                log.exception("%s: stream heartbeats failed", self.ep.spec.name)
+
+    async def _look(self) -> None:
+        """One look at every open stream."""
+        now = _now()
+        for token, stream in list(self.open.items()):
+            if self.open.get(token) is not stream:
+                continue  # ended while a heartbeat was being sent
+            if stream.sent != stream.seen:
+                stream.seen = stream.sent
+                stream.told = now
+            if now - stream.heard >= wire.PEER_TIMEOUT:
+                stream.halt(_ABANDONED)
+            elif now - stream.told >= _QUIET and stream.stop is None:
+                stream.told = now
+                try:
+                    await self.nc.publish(
+                        stream.reply,
+                        b"",
+                        headers={
+                            wire.STREAM_HEADER: wire.STREAM_HEARTBEAT,
+                            wire.ITEMS_HEADER: str(stream.sent),
+                        },
+                    )
+                except nats.errors.Error as exc:
+                    log.debug("stream heartbeat not sent: %s", exc)
 
 
 #: The byte credit of a client that gives none.

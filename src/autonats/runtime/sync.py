@@ -356,7 +356,8 @@ class SyncStream(Iterator[T]):
 
     Items are fetched from the connection's thread in batches of what has
     arrived (at most half a window): one thread switch per batch, not per item.
-    Dropping it unfinished stops the handler's generator too.
+    Dropping it unfinished stops the handler's generator too. Like any
+    iterator, read it from one thread at a time.
     """
 
     def __init__(self, conn: Connection, stream: Stream[T]) -> None:
