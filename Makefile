@@ -31,7 +31,7 @@ generate: $(STAMP)
 
 # Every committed generated module, with the flags it was generated with.
 check-generated: $(STAMP)
-	$(BIN)/autonats generate --check examples/users.py benchmarks/echo.py \
+	$(BIN)/autonats generate --check examples/users.py benchmarks/echo.py benchmarks/feed.py \
 		tests/runtime/rt_api.py tests/runtime/rt_legacy.py tests/runtime/rt_streams.py \
 		tests/faults/flt_api.py
 	$(BIN)/autonats generate --check --tracing tests/observability/chain.py

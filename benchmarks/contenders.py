@@ -16,7 +16,7 @@ import abc
 import asyncio
 import itertools
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import autonats.runtime
@@ -320,10 +320,6 @@ class _EchoImpl:
 
     async def notify(self, item: Item) -> None:
         self._owner.received += 1
-
-    async def items(self, n: int, item: Item) -> AsyncIterator[Item]:
-        for _ in range(n):
-            yield item
 
 
 class Autonats(Contender):

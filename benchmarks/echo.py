@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Protocol
 
 import autonats
@@ -50,7 +49,3 @@ class EchoService(Protocol):
     @autonats.oneway
     @autonats.method(concurrency=100)
     async def notify(self, item: Item) -> None: ...
-
-    def items(self, n: int, item: Item) -> AsyncIterator[Item]:
-        """A stream: ``item``, ``n`` times (benchmarks/streams.py)."""
-        ...

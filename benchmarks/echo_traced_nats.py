@@ -21,9 +21,6 @@ BENCH_SERVICE = autonats.contract.build(
         "notify": autonats.contract.MethodOptions(
             timeout=5.0, concurrency=100, oneway=True
         ),
-        "items": autonats.contract.MethodOptions(
-            timeout=5.0, concurrency=5, stream=True
-        ),
     },
 )
 
@@ -35,16 +32,12 @@ class BenchClient(autonats.runtime.ServiceClient):
     _traced = True
     _call_echo: autonats.runtime.Call[echo_.Item]
     _call_notify: autonats.runtime.Publish
-    _call_items: autonats.runtime.StreamCall[echo_.Item]
 
     async def echo(self, item: echo_.Item) -> echo_.Item:
         return await self._call_echo(item)
 
     async def notify(self, item: echo_.Item) -> None:
         await self._call_notify(item)
-
-    def items(self, n: int, item: echo_.Item) -> autonats.runtime.Stream[echo_.Item]:
-        return self._call_items(n, item)
 
 
 class BenchSyncClient(autonats.runtime.SyncServiceClient):
@@ -54,18 +47,12 @@ class BenchSyncClient(autonats.runtime.SyncServiceClient):
     _traced = True
     _call_echo: autonats.runtime.SyncCall[echo_.Item]
     _call_notify: autonats.runtime.SyncCall[None]
-    _call_items: autonats.runtime.SyncStreamCall[echo_.Item]
 
     def echo(self, item: echo_.Item) -> echo_.Item:
         return self._call_echo(item)
 
     def notify(self, item: echo_.Item) -> None:
         self._call_notify(item)
-
-    def items(
-        self, n: int, item: echo_.Item
-    ) -> autonats.runtime.SyncStream[echo_.Item]:
-        return self._call_items(n, item)
 
 
 class BenchHandler(autonats.runtime.Handler[echo_.EchoService]):

@@ -1,7 +1,8 @@
 """Streams and the blocking client, measured against what they replace.
 
-- **Stream items/s**: the generated client reads ``items(n, item)`` (the
-  handler's async generator yields a 100-byte ``Item`` n times) against a
+- **Stream items/s**: the generated client reads ``items(n, item)`` of
+  benchmarks/feed.py (the handler's async generator yields a 100-byte
+  ``Item`` n times) against a
   hand-written raw nats-py publish loop doing the same delivery without a
   handshake or flow control: one request, then n publishes to the caller's
   inbox and an end marker. Both encode every item on the handler and decode
@@ -108,13 +109,15 @@ class StreamResults:
 # -- the handler process --------------------------------------------------------
 
 
-class _Impl:
+class _Echo:
     async def echo(self, item: Item) -> Item:
         return item
 
     async def notify(self, item: Item) -> None:
         pass
 
+
+class _Feed:
     async def items(self, n: int, item: Item) -> AsyncIterator[Item]:
         for _ in range(n):
             yield item
@@ -122,6 +125,7 @@ class _Impl:
 
 async def _serve(url: str) -> None:
     from benchmarks.echo_nats import BenchHandler
+    from benchmarks.feed_nats import BenchFeedHandler
 
     nc = await nats.connect(url, max_reconnect_attempts=0, name="bench-streams")
 
@@ -132,7 +136,10 @@ async def _serve(url: str) -> None:
         await nc.publish(msg.reply, b"", headers={"End": "1"})
 
     await nc.subscribe(RAW_SUBJECT, cb=raw)
-    async with BenchHandler(nc, _Impl(), prefix=PREFIX):
+    async with (
+        BenchHandler(nc, _Echo(), prefix=PREFIX),
+        BenchFeedHandler(nc, _Feed(), prefix=PREFIX),
+    ):
         await nc.flush()
         print("ready", flush=True)
         loop = asyncio.get_running_loop()
@@ -170,9 +177,9 @@ async def _raw_stream(nc: nats.aio.client.Client, n: int, item: Item) -> float:
 
 
 async def _autonats_stream(client: object, n: int, item: Item) -> float:
-    from benchmarks.echo_nats import BenchClient
+    from benchmarks.feed_nats import BenchFeedClient
 
-    assert isinstance(client, BenchClient)
+    assert isinstance(client, BenchFeedClient)
     count = 0
     same = True
     started = time.perf_counter()
@@ -209,18 +216,20 @@ def _sync_calls(conn: autonats.sync.Connection, calls: int, item: Item) -> float
 
 async def _measure_async(url: str, results: StreamResults, warm: bool) -> None:
     from benchmarks.echo_nats import BenchClient
+    from benchmarks.feed_nats import BenchFeedClient
 
     item = make_item(100)
     nc = await nats.connect(url, max_reconnect_attempts=0, name="bench-streams")
     try:
         client = BenchClient(nc, prefix=PREFIX)
+        feed = BenchFeedClient(nc, prefix=PREFIX)
         n, calls = results.items, results.calls
         if warm:  # one of each, unrecorded
             await _raw_stream(nc, min(n, 1000), item)
-            await _autonats_stream(client, min(n, 1000), item)
+            await _autonats_stream(feed, min(n, 1000), item)
             await _async_calls(client, min(calls, 100), item)
         results.raw.runs.append(await _raw_stream(nc, n, item))
-        results.stream.runs.append(await _autonats_stream(client, n, item))
+        results.stream.runs.append(await _autonats_stream(feed, n, item))
         results.async_calls.runs.append(await _async_calls(client, calls, item))
     finally:
         await nc.close()

@@ -187,6 +187,7 @@ def test_generated_bench_module_is_current() -> None:
             "generate",
             "--check",
             "benchmarks/echo.py",
+            "benchmarks/feed.py",
         ],
         cwd=ROOT,
         capture_output=True,
