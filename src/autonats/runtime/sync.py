@@ -115,7 +115,7 @@ class Connection:
             _refuse_in_loop("a blocking call")
             if self._closed:
                 raise ConnectionError("the autonats.sync connection is closed")
-            job = _Job(coro, self._calls)
+            job = _Job(coro, self._loop, self._calls)
             self._loop.call_soon_threadsafe(job.start)
         except BaseException as exc:
             coro.close()
@@ -209,12 +209,19 @@ class _Job:
         "coro",
         "error",
         "lock",
+        "loop",
         "result",
         "task",
     )
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], calls: set[Any]) -> None:
+    def __init__(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        loop: asyncio.AbstractEventLoop,
+        calls: set[Any],
+    ) -> None:
         self.coro = coro
+        self.loop = loop
         self.calls = calls
         self.context = contextvars.copy_context()
         self.lock = threading.Lock()
@@ -225,7 +232,7 @@ class _Job:
         self.task: asyncio.Task[Any] | None = None
 
     def start(self) -> None:
-        task = self.task = self.context.run(asyncio.ensure_future, self.coro)
+        task = self.task = self.context.run(self.loop.create_task, self.coro)
         self.calls.add(task)
         task.add_done_callback(self.done)
 
