@@ -47,8 +47,9 @@ generate: $(STAMP)
 # Every committed generated module, with the flags it was generated with.
 check-generated: $(STAMP)
 	$(BIN)/autonats generate --check examples/users.py examples/users_v2.py \
-		benchmarks/echo.py \
-		tests/runtime/rt_api.py tests/runtime/rt_legacy.py tests/faults/flt_api.py \
+		benchmarks/echo.py benchmarks/feed.py \
+		tests/runtime/rt_api.py tests/runtime/rt_legacy.py tests/runtime/rt_streams.py \
+		tests/faults/flt_api.py \
 		tests/versioning/ver_api.py tests/versioning/compat_old.py \
 		tests/versioning/compat_new.py \
 		tests/security/sec_api.py tests/typescript/ts_api.py \

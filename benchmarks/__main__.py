@@ -17,12 +17,15 @@ from benchmarks.report import (
     load_average,
     machine_info,
     render_markdown,
+    stream_target_lines,
+    streams_table,
     summary_table,
     target_lines,
     uvloop_table,
     write_chart,
 )
 from benchmarks.runner import Config, run_suite
+from benchmarks.streams import run_streams
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,8 +81,15 @@ def main(argv: list[str] | None = None) -> int:
             ablation = run_ablation(server.url, seconds=None, calls=20, repeats=1)
         else:
             ablation = run_ablation(server.url, repeats=3)
+        say("streams and the blocking client")
+        if args.smoke:
+            streams = run_streams(server.url, items=200, calls=20, repeats=1)
+        else:
+            streams = run_streams(server.url, repeats=args.repeats, progress=say)
 
-    report = Report(results, machine_info(load_before), codegen, profiles, ablation)
+    report = Report(
+        results, machine_info(load_before), codegen, profiles, ablation, streams=streams
+    )
     print()
     print(summary_table(results))
     print()
@@ -88,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     print(uvloop_table(results))
     print()
     print(ablation_table(ablation))
+    print()
+    print(streams_table(streams))
+    print("\n".join(stream_target_lines(streams)))
     print()
     print(
         f"autonats generate, 200 methods: median {codegen.median:.2f} s "

@@ -9,7 +9,7 @@ import autonats.runtime
 
 from benchmarks import echo as echo_
 
-__all__ = ["BENCH_SERVICE", "BenchClient", "BenchHandler"]
+__all__ = ["BENCH_SERVICE", "BenchClient", "BenchHandler", "BenchSyncClient"]
 
 
 BENCH_SERVICE = autonats.contract.build(
@@ -37,6 +37,20 @@ class BenchClient(autonats.runtime.ServiceClient):
 
     async def notify(self, item: echo_.Item) -> None:
         await self._call_notify(item)
+
+
+class BenchSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``bench`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = BENCH_SERVICE
+    _call_echo: autonats.runtime.SyncCall[echo_.Item]
+    _call_notify: autonats.runtime.SyncCall[None]
+
+    def echo(self, item: echo_.Item) -> echo_.Item:
+        return self._call_echo(item)
+
+    def notify(self, item: echo_.Item) -> None:
+        self._call_notify(item)
 
 
 class BenchHandler(autonats.runtime.Handler[echo_.EchoService]):

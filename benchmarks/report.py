@@ -17,11 +17,14 @@ from benchmarks.codegen import CodegenResult
 from benchmarks.contenders import by_name
 from benchmarks.profile import Profile
 from benchmarks.runner import Cell, Results, Scenario
+from benchmarks.streams import STREAM_TARGET, SYNC_TARGET, Row, StreamResults
 
 __all__ = [
     "Report",
     "machine_info",
     "render_markdown",
+    "stream_target_lines",
+    "streams_table",
     "summary_table",
     "tracing_table",
     "breaker_table",
@@ -53,6 +56,7 @@ class Report:
     profiles: list[Profile] = field(default_factory=list)
     ablation: list[AblationRow] = field(default_factory=list)
     chart: str | None = None  # file name of the PNG beside the page
+    streams: StreamResults | None = None
 
 
 def machine_info(load_before: str = "") -> dict[str, str]:
@@ -193,6 +197,45 @@ def _against(ratio: float, target: float) -> str:
         if float(text) != target or ratio == target:
             return text
     return repr(ratio)
+
+
+def _stream_row(row: Row, floor: Row) -> str:
+    ratio = f"{row.rate / floor.rate:.2f}x" if floor.rate else ""
+    spread = f"{min(row.runs):,.0f} - {max(row.runs):,.0f}" if row.runs else ""
+    return f"| {row.label} | {row.rate:,.0f} {row.unit}/s | {spread} | {ratio} |"
+
+
+def streams_table(results: StreamResults) -> str:
+    """Stream items/s against the raw publish loop; blocking calls/s against async."""
+    return "\n".join(
+        [
+            "| how | median | min - max | ratio |",
+            "|---|---:|---:|---:|",
+            _stream_row(results.raw, results.raw),
+            _stream_row(results.stream, results.raw),
+            _stream_row(results.unary, results.raw),
+            _stream_row(results.async_calls, results.async_calls),
+            _stream_row(results.sync_calls, results.async_calls),
+        ]
+    )
+
+
+def stream_target_lines(results: StreamResults) -> list[str]:
+    """Issue 14's targets: a stream >= 0.7x the raw loop, blocking >= 0.8x async."""
+
+    def mark(ratio: float, target: float) -> str:
+        shown = _against(ratio, target)
+        return f"{shown}x, met" if ratio >= target else f"{shown}x, **missed**"
+
+    unary = results.unary.rate
+    saved = f"{results.stream.rate / unary:.0f}x" if unary else "?"
+    return [
+        f"- stream items/s at least {STREAM_TARGET}x the raw publish loop: "
+        f"{mark(results.stream_ratio, STREAM_TARGET)}; {saved} the items/s of one "
+        "request per item",
+        f"- blocking calls/s at least {SYNC_TARGET}x the async client at 1 in "
+        f"flight: {mark(results.sync_ratio, SYNC_TARGET)}",
+    ]
 
 
 def target_lines(results: Results) -> list[str]:
@@ -425,6 +468,10 @@ def render_markdown(report: Report) -> str:
         "",
         uvloop_table(r),
         "",
+        "## Streams and the blocking client",
+        "",
+        *_streams_lines(report.streams),
+        "",
         "## Code generation",
         "",
     ]
@@ -513,6 +560,23 @@ def render_markdown(report: Report) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _streams_lines(results: StreamResults | None) -> list[str]:
+    if results is None:
+        return ["Not measured in this run."]
+    return [
+        f"Handlers in their own process (benchmarks/streams.py); median of "
+        f"{results.repeats} runs of {results.items:,} items of 100 B each "
+        f"(streams) and {results.calls:,} calls (one in flight). The raw loop "
+        "publishes every item to the caller's inbox as fast as nats-py writes, "
+        "without credit; the stream sends each 100 B item as the client's credit "
+        "(a window of 512 items, 1 MiB) allows, the generator yielding each one.",
+        "",
+        streams_table(results),
+        "",
+        *stream_target_lines(results),
+    ]
 
 
 def _method_lines(r: Results) -> list[str]:

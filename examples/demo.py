@@ -13,9 +13,11 @@ import logging
 import uuid
 
 import autonats
+import autonats.sync
 import nats
 from autonats.testing import NatsServer
 
+import sync_client
 from models import Address, Point, Priority, Profile, Role
 from shop import Inventory, UserStore, UserStoreV2
 from users import OutOfStock, UserNotFound, UserService
@@ -107,6 +109,28 @@ async def main(url: str) -> None:
         )
         show("schedule(date, time, timedelta, 'repeat')", when)
         show("blob(b'abc')", await stock.blob(b"abc"))
+
+        print("a stream: every user event so far, then each new one as it happens")
+        # Typed as the Protocol, a stream is an AsyncIterator; the generated
+        # client's Stream is also an async context manager with aclose().
+        watcher = UserClient(nc)
+        async with watcher.watch() as events:  # closed on leaving the block
+            async for event in events:
+                show(f"watch() event {event.seq}", (event.kind, event.user.name))
+                if event.seq == 2:
+                    break  # the handler's generator stops: its finally runs
+        late = watcher.watch(since=2)
+        await users.create("Linus")
+        event = await anext(late)  # arrives as it happens
+        show("watch(since=2), then create('Linus')", (event.seq, event.user.name))
+        await late.aclose()
+
+        print("the blocking client, from a thread without an event loop")
+        await asyncio.to_thread(sync_client.main, url)
+        try:
+            autonats.sync.connect(url)  # here, in the event loop's thread: refused
+        except RuntimeError as exc:
+            show("autonats.sync.connect() in the event loop", str(exc)[:40] + "...")
 
         print("two major versions of user, side by side (autonats.user.v1/v2.*)")
         users_v2: UserServiceV2 = UserV2Client(nc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-from typing import NamedTuple, TypedDict
+from typing import Literal, NamedTuple, TypedDict
 
 import msgspec
 import pydantic
@@ -38,6 +38,14 @@ class User(msgspec.Struct):
         2026, 1, 1, tzinfo=datetime.timezone.utc
     )
     tags: frozenset[str] = frozenset()
+
+
+class UserEvent(msgspec.Struct):
+    """Something that happened to a user; ``seq`` numbers every event from 1."""
+
+    seq: int
+    kind: Literal["created", "deleted"]
+    user: User
 
 
 class Point(NamedTuple):

@@ -12,9 +12,10 @@ import datetime
 import decimal
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Literal
 
-from models import Address, Point, Priority, Profile, Role, Stats, User
+from models import Address, Point, Priority, Profile, Role, Stats, User, UserEvent
 from users import InventoryService, OutOfStock, UserNotFound, UserService
 from users_v2 import UserServiceV2
 
@@ -27,6 +28,8 @@ class UserStore:
     def __init__(self) -> None:
         self.users: dict[str, User] = {}
         self.touched: list[str] = []
+        self.events: list[UserEvent] = []
+        self._changed = asyncio.Condition()
 
     async def get_by_id(self, id: str) -> User:
         try:
@@ -38,6 +41,8 @@ class UserStore:
         return sorted(self.users.values(), key=lambda u: u.id)
 
     async def delete_all(self) -> None:
+        for user in self.users.values():
+            await self._record("deleted", user)
         self.users.clear()
 
     async def touch(self, id: str) -> None:
@@ -66,6 +71,7 @@ class UserStore:
             tags=tags,
         )
         self.users[user.id] = user
+        await self._record("created", user)
         return user
 
     async def search(
@@ -90,6 +96,23 @@ class UserStore:
     async def sleep(self, seconds: float) -> float:
         await asyncio.sleep(seconds)
         return seconds
+
+    async def watch(self, since: int = 0) -> AsyncIterator[UserEvent]:
+        # An async generator: autonats sends each event as the caller's credit
+        # allows, and closes it (its finally runs) when the caller stops.
+        seen = max(since, 0)
+        while True:
+            async with self._changed:
+                while len(self.events) <= seen:
+                    await self._changed.wait()
+            for event in self.events[seen:]:
+                yield event
+                seen = event.seq
+
+    async def _record(self, kind: Literal["created", "deleted"], user: User) -> None:
+        async with self._changed:
+            self.events.append(UserEvent(len(self.events) + 1, kind, user))
+            self._changed.notify_all()
 
 
 class UserStoreV2:

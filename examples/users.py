@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from collections.abc import AsyncIterator
 from typing import Literal, Protocol
 
 import autonats
 
-from models import Address, Point, Priority, Profile, Role, Stats, User
+from models import Address, Point, Priority, Profile, Role, Stats, User, UserEvent
 
 
 class UserNotFound(autonats.ServiceError):
@@ -62,6 +63,13 @@ class UserService(Protocol):
     async def profile(self, profile: Profile) -> Profile: ...
 
     async def sleep(self, seconds: float) -> float: ...
+
+    # A stream (not async def: an async generator implements it): every event
+    # after ``since``, then each new one as it happens, until the caller stops.
+    # The timeout bounds the wait for each event; each open watch holds one of
+    # the 100 slots of its handler.
+    @autonats.method(timeout=60.0, concurrency=100)
+    def watch(self, since: int = 0) -> AsyncIterator[UserEvent]: ...
 
 
 @autonats.service("inventory", errors=[OutOfStock])

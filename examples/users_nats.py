@@ -19,9 +19,11 @@ __all__ = [
     "INVENTORY_SERVICE",
     "InventoryClient",
     "InventoryHandler",
+    "InventorySyncClient",
     "USER_SERVICE",
     "UserClient",
     "UserHandler",
+    "UserSyncClient",
 ]
 
 
@@ -42,6 +44,9 @@ USER_SERVICE = autonats.contract.build(
         "stats": autonats.contract.MethodOptions(timeout=5.0, concurrency=5),
         "profile": autonats.contract.MethodOptions(timeout=5.0, concurrency=5),
         "sleep": autonats.contract.MethodOptions(timeout=5.0, concurrency=5),
+        "watch": autonats.contract.MethodOptions(
+            timeout=60.0, concurrency=100, stream=True
+        ),
     },
     errors=[users.UserNotFound],
 )
@@ -61,6 +66,7 @@ class UserClient(autonats.runtime.ServiceClient):
     _call_stats: autonats.runtime.Call[models.Stats]
     _call_profile: autonats.runtime.Call[models.Profile]
     _call_sleep: autonats.runtime.Call[float]
+    _call_watch: autonats.runtime.StreamCall[models.UserEvent]
 
     async def get_by_id(self, id: str) -> models.User:
         return await self._call_get_by_id(id)
@@ -101,6 +107,69 @@ class UserClient(autonats.runtime.ServiceClient):
 
     async def sleep(self, seconds: float) -> float:
         return await self._call_sleep(seconds)
+
+    def watch(self, since: int = 0) -> autonats.runtime.Stream[models.UserEvent]:
+        return self._call_watch(since)
+
+
+class UserSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``user`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = USER_SERVICE
+    _call_get_by_id: autonats.runtime.SyncCall[models.User]
+    _call_get_all: autonats.runtime.SyncCall[list[models.User]]
+    _call_delete_all: autonats.runtime.SyncCall[None]
+    _call_touch: autonats.runtime.SyncCall[None]
+    _call_rebuild: autonats.runtime.SyncCall[int]
+    _call_create: autonats.runtime.SyncCall[models.User]
+    _call_search: autonats.runtime.SyncCall[tuple[models.User, ...]]
+    _call_stats: autonats.runtime.SyncCall[models.Stats]
+    _call_profile: autonats.runtime.SyncCall[models.Profile]
+    _call_sleep: autonats.runtime.SyncCall[float]
+    _call_watch: autonats.runtime.SyncStreamCall[models.UserEvent]
+
+    def get_by_id(self, id: str) -> models.User:
+        return self._call_get_by_id(id)
+
+    def get_all(self) -> list[models.User]:
+        return self._call_get_all()
+
+    def delete_all(self) -> None:
+        self._call_delete_all()
+
+    def touch(self, id: str) -> None:
+        self._call_touch(id)
+
+    def rebuild(self, full: bool = False) -> int:
+        return self._call_rebuild(full)
+
+    def create(
+        self,
+        name: str,
+        email: str | None = None,
+        role: models.Role = models.Role.CUSTOMER,
+        *,
+        address: models.Address | None = None,
+        tags: frozenset[str] = frozenset(),
+    ) -> models.User:
+        return self._call_create(name, email, role, address, tags)
+
+    def search(
+        self, query: str, limit: int = 10, roles: set[models.Role] | None = None
+    ) -> tuple[models.User, ...]:
+        return self._call_search(query, limit, roles)
+
+    def stats(self) -> models.Stats:
+        return self._call_stats()
+
+    def profile(self, profile: models.Profile) -> models.Profile:
+        return self._call_profile(profile)
+
+    def sleep(self, seconds: float) -> float:
+        return self._call_sleep(seconds)
+
+    def watch(self, since: int = 0) -> autonats.runtime.SyncStream[models.UserEvent]:
+        return self._call_watch(since)
 
 
 class UserHandler(autonats.runtime.Handler[users.UserService]):
@@ -153,6 +222,38 @@ class InventoryClient(autonats.runtime.ServiceClient):
 
     async def blob(self, data: bytes, checksum: int | str | None = None) -> bytes:
         return await self._call_blob(data, checksum)
+
+
+class InventorySyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``inventory`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = INVENTORY_SERVICE
+    _call_reserve: autonats.runtime.SyncCall[dict[str, int | str]]
+    _call_locate: autonats.runtime.SyncCall[list[models.Point]]
+    _call_schedule: autonats.runtime.SyncCall[datetime.datetime]
+    _call_blob: autonats.runtime.SyncCall[bytes]
+
+    def reserve(
+        self, sku: uuid.UUID, quantity: int, price: decimal.Decimal
+    ) -> dict[str, int | str]:
+        return self._call_reserve(sku, quantity, price)
+
+    def locate(
+        self, near: models.Point, priority: models.Priority = models.Priority.LOW
+    ) -> list[models.Point]:
+        return self._call_locate(near, priority)
+
+    def schedule(
+        self,
+        day: datetime.date,
+        at: datetime.time,
+        every: datetime.timedelta | None,
+        mode: typing.Literal["once", "repeat"] = "once",
+    ) -> datetime.datetime:
+        return self._call_schedule(day, at, every, mode)
+
+    def blob(self, data: bytes, checksum: int | str | None = None) -> bytes:
+        return self._call_blob(data, checksum)
 
 
 class InventoryHandler(autonats.runtime.Handler[users.InventoryService]):

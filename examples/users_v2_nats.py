@@ -11,7 +11,7 @@ import models
 import users
 import users_v2
 
-__all__ = ["USER_SERVICE", "UserClient", "UserHandler"]
+__all__ = ["USER_SERVICE", "UserClient", "UserHandler", "UserSyncClient"]
 
 
 USER_SERVICE = autonats.contract.build(
@@ -48,6 +48,29 @@ class UserClient(autonats.runtime.ServiceClient):
         role: models.Role = models.Role.CUSTOMER,
     ) -> models.User:
         return await self._call_create(name, email, role)
+
+
+class UserSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``user`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = USER_SERVICE
+    _call_get_by_id: autonats.runtime.SyncCall[models.User]
+    _call_page: autonats.runtime.SyncCall[list[models.User]]
+    _call_create: autonats.runtime.SyncCall[models.User]
+
+    def get_by_id(self, id: int) -> models.User:
+        return self._call_get_by_id(id)
+
+    def page(self, offset: int = 0, limit: int = 50) -> list[models.User]:
+        return self._call_page(offset, limit)
+
+    def create(
+        self,
+        name: str,
+        email: str | None = None,
+        role: models.Role = models.Role.CUSTOMER,
+    ) -> models.User:
+        return self._call_create(name, email, role)
 
 
 class UserHandler(autonats.runtime.Handler[users_v2.UserServiceV2]):

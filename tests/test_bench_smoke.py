@@ -26,11 +26,14 @@ from benchmarks.report import (  # noqa: E402
     _against,
     breaker_table,
     render_markdown,
+    stream_target_lines,
+    streams_table,
     summary_table,
     tracing_table,
     write_chart,
 )
 from benchmarks.runner import Config, Results, run_suite, uvloop_available  # noqa: E402
+from benchmarks.streams import run_streams  # noqa: E402
 from support import global_tracer_provider  # noqa: E402
 
 CALLS = 20
@@ -194,6 +197,7 @@ def test_generated_bench_module_is_current() -> None:
             "generate",
             "--check",
             "benchmarks/echo.py",
+            "benchmarks/feed.py",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -202,3 +206,22 @@ def test_generated_bench_module_is_current() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_streams_and_the_blocking_client_are_measured(nats_url: str) -> None:
+    results = run_streams(nats_url, items=200, calls=CALLS, repeats=1)
+    for row in (results.raw, results.stream, results.async_calls, results.sync_calls):
+        assert len(row.runs) == 1 and row.runs[0] > 0, row
+    table = streams_table(results)
+    assert "autonats stream" in table and "blocking client" in table
+    lines = stream_target_lines(results)
+    assert len(lines) == 2 and all(" met" in x or "missed" in x for x in lines)
+    page = render_markdown(
+        Report(results=_empty_results(), machine={}, streams=results)
+    )
+    assert table in page
+
+
+def _empty_results() -> Results:
+    config = Config(seconds=None, calls=1, repeats=1, contenders=("raw",))
+    return Results(config, [], ["raw"])

@@ -2,7 +2,8 @@
 
 Declare a ``typing.Protocol`` with :func:`service`, run ``autonats generate``,
 then serve it with the generated ``<Name>Handler`` and call it with the
-generated ``<Name>Client``.
+generated ``<Name>Client`` (or, from code that is not async, the
+``<Name>SyncClient`` over :func:`autonats.sync.connect`).
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Interface modules import autonats for its decorators; the discovery
-    # client and the connection resolver (and nats-py with them) load only
-    # when asked for.
+    # client, the connection resolver and the blocking client (and nats-py
+    # with them) load only when asked for: ``autonats.sync.connect()`` works
+    # after ``import autonats``.
     if name == "discover":
         from autonats.observe.discovery import discover
 
@@ -72,4 +74,8 @@ def __getattr__(name: str) -> Any:
         from autonats.runtime.connect import connect
 
         return connect
+    if name == "sync":
+        import importlib
+
+        return importlib.import_module("autonats.sync")
     raise AttributeError(f"module 'autonats' has no attribute {name!r}")

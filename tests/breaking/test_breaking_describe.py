@@ -35,6 +35,7 @@ def test_the_canonical_example_is_compatible_with_itself() -> None:
         "models.Profile",
         "models.Stats",
         "models.User",
+        "models.UserEvent",
     ]
 
 
@@ -55,6 +56,9 @@ def test_the_example_described() -> None:
     )
     assert user.file == str(users)
     assert {m.name: m.kind for m in user.methods}["touch"] == "oneway"
+    # A stream's result is the type of its items.
+    assert methods["watch"].kind == "stream"
+    assert methods["watch"].returns == Ref("models.UserEvent")
     # The subject is the runtime's (MethodSpec.subject), with the default prefix.
     subject = methods["get_by_id"].subject
     assert subject.startswith("autonats.user.") and subject.endswith(".get_by_id")

@@ -110,6 +110,20 @@ BREAKING = [
         ("METHOD_KIND_CHANGED",),
         "from oneway to durable oneway",
     ),
+    Case(
+        "method_kind_request_to_stream",
+        svc("async def f(self) -> list[int]: ..."),
+        svc("def f(self) -> typing.AsyncIterator[int]: ...  # <-"),
+        ("METHOD_KIND_CHANGED",),
+        "svc.f changed from request/reply to stream",
+    ),
+    Case(
+        "stream_item_type_changed",
+        svc("def f(self) -> typing.AsyncIterator[int]: ..."),
+        svc("def f(self) -> typing.AsyncIterator[str]: ...  # <-"),
+        ("RESULT_TYPE_CHANGED",),
+        "svc.f: result changed type from int to str",
+    ),
     # -- parameters
     Case(
         "param_removed",

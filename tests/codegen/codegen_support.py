@@ -21,6 +21,7 @@ CASES: dict[str, dict[str, float]] = {
     "plain": {},
     "flags": {"timeout": 2.5, "concurrency": 3},
     "long_names": {},
+    "streams": {},
     # Regression cases: each once showed a layout or naming bug
     # (see its docstring) and now guards against its return.
     "wrap_literals": {},

@@ -284,6 +284,41 @@ CASES = [
         + _svc("async def f(self) -> tuple[Box, ...]: ...  # <-"),
         "return type of 'f': type Thing is not supported",
     ),
+    Case(
+        "stream_declared_async",
+        "from collections.abc import AsyncIterator\n\n\n"
+        + _svc("async def f(self) -> AsyncIterator[int]: ...  # <-"),
+        "stream 'f' is declared 'async def'",
+    ),
+    Case(
+        "stream_without_item_type",
+        "from collections.abc import AsyncIterator\n\n\n"
+        + _svc("def f(self) -> AsyncIterator: ...  # type: ignore[type-arg]  # <-"),
+        "name the type T of its items",
+    ),
+    Case(
+        "stream_that_receives",
+        "from collections.abc import AsyncGenerator\n\n\n"
+        + _svc("def f(self) -> AsyncGenerator[int, str]: ...  # <-"),
+        "a stream cannot receive values (asend)",
+    ),
+    Case(
+        "stream_oneway",
+        "from collections.abc import AsyncIterator\n\n\n"
+        + _svc("@autonats.oneway\ndef f(self) -> AsyncIterator[int]: ...  # <-"),
+        "stream 'f' cannot be oneway",
+    ),
+    Case(
+        "stream_unsupported_item",
+        "from collections.abc import AsyncIterator\n\n\n"
+        + _svc("def f(self) -> AsyncIterator[socket.socket]: ...  # <-"),
+        "item type of 'f': type socket is not supported",
+    ),
+    Case(
+        "plain_def_not_a_stream",
+        _svc("def f(self) -> list[int]: ...  # <-"),
+        "for a stream of items, 'def f(...) -> AsyncIterator[T]'",
+    ),
 ]
 
 

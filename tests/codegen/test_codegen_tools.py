@@ -23,20 +23,29 @@ CHECKED = sorted({*GOLDEN_FILES, *GENERATED})
 # A client that does not implement the Protocol it is assigned to must be
 # rejected, or the conformance check proves nothing.
 BAD_CONFORMANCE = """\
+from collections.abc import AsyncIterator
+from typing import Protocol
+
 import nats.aio.client
 
 import flags
 import kitchen_nats
 import plain
 import plain_nats
+import streams_nats
+
+
+class IntTicks(Protocol):
+    def ticks(self) -> AsyncIterator[int]: ...
 
 
 def wrong(nc: nats.aio.client.Client) -> None:
     a: flags.FlaggedService = kitchen_nats.KitchenClient(nc)  # error: other service
     b: plain.ClockService = plain_nats.PlainStoreClient(nc)  # error: other service
-    print(a, b)
+    c: IntTicks = streams_nats.TickerClient(nc)  # error: items are str, not int
+    print(a, b, c)
 """
-BAD_LINES = {10, 11}
+BAD_LINES = {18, 19, 20}
 
 
 def _ids(paths: list[Path]) -> list[str]:

@@ -80,11 +80,39 @@ def test_every_method_has_a_request_and_a_reply(document: dict[str, Any]) -> Non
                 _pointer(document, r["$ref"])["$ref"].rsplit("/", 1)[-1]
                 for r in operation["reply"]["messages"]
             ]
+            kinds = ["item", "open", "heartbeat", "end"] if method.stream else ["reply"]
             assert replies == [
-                f"{key}.reply",
+                *(f"{key}.{kind}" for kind in kinds),
                 *(f"{service.name}.{name}" for name in sorted(service.errors)),
                 f"{service.name}.Error",
             ]
+
+
+def test_a_stream_has_its_messages_and_a_control_channel(
+    document: dict[str, Any],
+) -> None:
+    watch = document["operations"]["user.watch"]
+    assert watch["x-autonats-stream"] is True
+    assert "server stream" in watch["summary"]
+    assert document["operations"]["user.get_by_id"]["x-autonats-stream"] is False
+    messages = "#/components/messages"
+    request = _pointer(document, f"{messages}/user.watch.request")
+    assert request["headers"]["required"] == ["Autonats-Credit"]
+    assert _validates(document, f"{messages}/user.watch.request/payload", {})
+    item = f"{messages}/user.watch.item/payload"
+    user = {"id": "1", "name": "Ada", "tags": []}
+    assert _validates(document, item, {"seq": 1, "kind": "created", "user": user})
+    assert not _validates(document, item, {"seq": 1, "kind": "moved", "user": user})
+    end = _pointer(document, f"{messages}/user.watch.end")["headers"]
+    assert end["properties"]["Autonats-Stream"] == {"const": "end"}
+    assert end["required"] == ["Autonats-Stream", "Autonats-Items"]
+    control = document["channels"]["user.watch.control"]
+    assert control["address"] == "autonats.user.v1.watch.{instance}.{stream}"
+    assert set(control["parameters"]) == {"instance", "stream"}
+    operation = document["operations"]["user.watch.control"]
+    assert operation["action"] == "receive"
+    credit = _pointer(document, f"{messages}/user.watch.credit")["headers"]
+    assert credit["required"] == ["Autonats-Stream", "Autonats-Credit"]
 
 
 def test_payload_schemas_describe_the_wire(document: dict[str, Any]) -> None:

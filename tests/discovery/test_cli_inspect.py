@@ -29,7 +29,7 @@ def test_one_instance(served: Served, nats_url: str) -> None:
     (row,) = _user_rows(nats_url)
     assert row["instances"] == 1
     assert row["version"] == "1.0.0"
-    assert row["endpoints"] == 10
+    assert row["endpoints"] == 11
 
     table = cli("ls", "--server", nats_url)
     assert table.returncode == 0, table.stderr
@@ -45,7 +45,7 @@ def test_one_instance(served: Served, nats_url: str) -> None:
         "AVG",
     ]
     assert any(
-        line.split()[:5] == ["autonats", "user", "1.0.0", "1", "10"] for line in lines
+        line.split()[:5] == ["autonats", "user", "1.0.0", "1", "11"] for line in lines
     )
     assert row["prefix"] == "autonats"
 
@@ -58,6 +58,8 @@ def test_one_instance(served: Served, nats_url: str) -> None:
     )
     assert "touch(id: str) -> None" in info.stdout
     assert "oneway" in info.stdout
+    assert "watch(since: int = 0) -> AsyncIterator[UserEvent]" in info.stdout
+    assert "autonats.user.v1.watch, queue q, stream, timeout 60s per item" in info.stdout
     assert "Users of the shop." in info.stdout
 
 
@@ -105,6 +107,38 @@ def test_call_prints_the_reply(served: Served, nats_url: str) -> None:
     crash = cli("call", "user.rebuild", "full=true", "--server", nats_url)
     assert crash.returncode == 1
     assert crash.stderr.strip() == "error 500 InternalError: internal error"
+
+
+def test_call_of_a_stream_prints_each_item_on_a_line(
+    served: Served, nats_url: str
+) -> None:
+    served.start(1)
+    for name in ("Ada", "Bob"):
+        assert (
+            cli("call", "user.create", f"name={name}", "--server", nats_url).returncode
+            == 0
+        )
+    # A watch never ends: it stops when no item comes within the timeout.
+    watch = cli("call", "user.watch", "--timeout", "1", "--server", nats_url)
+    assert watch.returncode == 1
+    lines = watch.stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [(e["seq"], e["kind"], e["user"]["name"]) for e in events] == [
+        (1, "created", "Ada"),
+        (2, "created", "Bob"),
+    ]
+    assert watch.stderr.strip() == "autonats: autonats.user.v1.watch: no item within 1 s"
+    since = cli(
+        "call",
+        "user.watch",
+        "since=1",
+        "--json",
+        "--timeout",
+        "1",
+        "--server",
+        nats_url,
+    )
+    assert [json.loads(line)["seq"] for line in since.stdout.splitlines()] == [2]
 
 
 def test_call_of_a_oneway_method_says_it_was_sent(

@@ -76,6 +76,18 @@ async def test_info_describes_every_endpoint(nc: nats.aio.client.Client) -> None
     assert not reply.is_valid({"id": "1"})
     assert endpoints["touch"]["metadata"]["oneway"] == "true"
     assert endpoints["rebuild"]["metadata"]["timeout_ms"] == "30000"
+    # A stream: its reply schema is each item's; its timeout bounds each item.
+    assert meta["stream"] == "false"
+    watch = endpoints["watch"]["metadata"]
+    assert (watch["stream"], watch["oneway"], watch["timeout_ms"]) == (
+        "true",
+        "false",
+        "60000",
+    )
+    item = jsonschema.Draft202012Validator(json.loads(watch["reply_schema"]))
+    user = {"id": "1", "name": "Ada"}
+    assert item.is_valid({"seq": 1, "kind": "created", "user": user})
+    assert not item.is_valid([{"seq": 1, "kind": "created", "user": user}])
     # A pydantic model's schema comes from pydantic.
     profile = json.loads(endpoints["profile"]["metadata"]["request_schema"])
     assert jsonschema.Draft202012Validator(profile).is_valid(

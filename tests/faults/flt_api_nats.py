@@ -19,10 +19,13 @@ __all__ = [
     "FLT_WORK_SERVICE",
     "FltCodecClient",
     "FltCodecHandler",
+    "FltCodecSyncClient",
     "FltJobsClient",
     "FltJobsHandler",
+    "FltJobsSyncClient",
     "FltWorkClient",
     "FltWorkHandler",
+    "FltWorkSyncClient",
 ]
 
 
@@ -81,6 +84,43 @@ class FltWorkClient(autonats.runtime.ServiceClient):
         return await self._call_take(name, count, tags, scores, payload)
 
 
+class FltWorkSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``flt-work`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = FLT_WORK_SERVICE
+    _call_echo: autonats.runtime.SyncCall[int]
+    _call_pid: autonats.runtime.SyncCall[int]
+    _call_slow: autonats.runtime.SyncCall[int]
+    _call_fail: autonats.runtime.SyncCall[int]
+    _call_note: autonats.runtime.SyncCall[None]
+    _call_take: autonats.runtime.SyncCall[int]
+
+    def echo(self, n: int) -> int:
+        return self._call_echo(n)
+
+    def pid(self) -> int:
+        return self._call_pid()
+
+    def slow(self, seconds: float, marker: str = "") -> int:
+        return self._call_slow(seconds, marker)
+
+    def fail(self, n: int) -> int:
+        return self._call_fail(n)
+
+    def note(self, n: int) -> None:
+        self._call_note(n)
+
+    def take(
+        self,
+        name: str,
+        count: int,
+        tags: list[str],
+        scores: dict[str, float],
+        payload: typing.Any = None,
+    ) -> int:
+        return self._call_take(name, count, tags, scores, payload)
+
+
 class FltWorkHandler(autonats.runtime.Handler[flt_api.WorkService]):
     """Serves any implementation of the ``flt-work`` service."""
 
@@ -113,6 +153,20 @@ class FltJobsClient(autonats.runtime.ServiceClient):
 
     async def pid(self) -> int:
         return await self._call_pid()
+
+
+class FltJobsSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``flt-jobs`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = FLT_JOBS_SERVICE
+    _call_job: autonats.runtime.SyncCall[None]
+    _call_pid: autonats.runtime.SyncCall[int]
+
+    def job(self, n: int, fail: bool = False) -> None:
+        self._call_job(n, fail)
+
+    def pid(self) -> int:
+        return self._call_pid()
 
 
 class FltJobsHandler(autonats.runtime.Handler[flt_api.JobService]):
@@ -155,6 +209,33 @@ class FltCodecClient(autonats.runtime.ServiceClient):
         pair: tuple[int, str] = (0, ""),
     ) -> int:
         return await self._call_typed(
+            i, f, s, b, xs, m, o, when, key, color, point, tag, pair
+        )
+
+
+class FltCodecSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``flt-codec`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = FLT_CODEC_SERVICE
+    _call_typed: autonats.runtime.SyncCall[int]
+
+    def typed(
+        self,
+        i: int,
+        f: float,
+        s: str,
+        b: bytes,
+        xs: list[int],
+        m: dict[str, float],
+        o: int | None,
+        when: datetime.datetime,
+        key: uuid.UUID,
+        color: flt_api.Color,
+        point: flt_api.Point,
+        tag: typing.Literal["a", "b"],
+        pair: tuple[int, str] = (0, ""),
+    ) -> int:
+        return self._call_typed(
             i, f, s, b, xs, m, o, when, key, color, point, tag, pair
         )
 

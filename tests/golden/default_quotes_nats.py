@@ -9,7 +9,7 @@ import autonats.runtime
 
 import default_quotes
 
-__all__ = ["QUOTES_SERVICE", "QuotesClient", "QuotesHandler"]
+__all__ = ["QUOTES_SERVICE", "QuotesClient", "QuotesHandler", "QuotesSyncClient"]
 
 
 QUOTES_SERVICE = autonats.contract.build(
@@ -40,6 +40,24 @@ class QuotesClient(autonats.runtime.ServiceClient):
 
     async def pair(self, pair: tuple[int, str] = (1, "a")) -> None:
         await self._call_pair(pair)
+
+
+class QuotesSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``quotes`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = QUOTES_SERVICE
+    _call_greet: autonats.runtime.SyncCall[None]
+    _call_raw: autonats.runtime.SyncCall[None]
+    _call_pair: autonats.runtime.SyncCall[None]
+
+    def greet(self, text: str = 'say "hi"') -> None:
+        self._call_greet(text)
+
+    def raw(self, blob: bytes = b"\x00") -> None:
+        self._call_raw(blob)
+
+    def pair(self, pair: tuple[int, str] = (1, "a")) -> None:
+        self._call_pair(pair)
 
 
 class QuotesHandler(autonats.runtime.Handler[default_quotes.QuotesService]):

@@ -9,7 +9,7 @@ import autonats.runtime
 
 import flags
 
-__all__ = ["FLAGGED_SERVICE", "FlaggedClient", "FlaggedHandler"]
+__all__ = ["FLAGGED_SERVICE", "FlaggedClient", "FlaggedHandler", "FlaggedSyncClient"]
 
 
 FLAGGED_SERVICE = autonats.contract.build(
@@ -76,6 +76,40 @@ class FlaggedClient(autonats.runtime.ServiceClient):
 
     async def stored(self) -> None:
         await self._call_stored()
+
+
+class FlaggedSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``flagged`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = FLAGGED_SERVICE
+    _call_defaults: autonats.runtime.SyncCall[None]
+    _call_own_timeout: autonats.runtime.SyncCall[None]
+    _call_own_concurrency: autonats.runtime.SyncCall[None]
+    _call_fire: autonats.runtime.SyncCall[None]
+    _call_guarded: autonats.runtime.SyncCall[int]
+    _call_tuned_breaker_with_a_long_name: autonats.runtime.SyncCall[int]
+    _call_stored: autonats.runtime.SyncCall[None]
+
+    def defaults(self) -> None:
+        self._call_defaults()
+
+    def own_timeout(self) -> None:
+        self._call_own_timeout()
+
+    def own_concurrency(self) -> None:
+        self._call_own_concurrency()
+
+    def fire(self) -> None:
+        self._call_fire()
+
+    def guarded(self) -> int:
+        return self._call_guarded()
+
+    def tuned_breaker_with_a_long_name(self) -> int:
+        return self._call_tuned_breaker_with_a_long_name()
+
+    def stored(self) -> None:
+        self._call_stored()
 
 
 class FlaggedHandler(autonats.runtime.Handler[flags.FlaggedService]):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from collections.abc import AsyncIterator
 from typing import Literal, Optional, Protocol, Union
 
 import autonats
@@ -121,3 +122,7 @@ class KitchenService(Protocol):
 
     @autonats.method(timeout=0.25)
     async def fast(self) -> bool: ...
+
+    def watch(
+        self, prefix: str, *, limit: int | None = None
+    ) -> AsyncIterator[Item]: ...

@@ -15,7 +15,7 @@ import autonats.runtime
 import golden_types
 import kitchen
 
-__all__ = ["KITCHEN_SERVICE", "KitchenClient", "KitchenHandler"]
+__all__ = ["KITCHEN_SERVICE", "KitchenClient", "KitchenHandler", "KitchenSyncClient"]
 
 
 KITCHEN_SERVICE = autonats.contract.build(
@@ -46,6 +46,9 @@ KITCHEN_SERVICE = autonats.contract.build(
         ),
         "slow": autonats.contract.MethodOptions(timeout=30.0, concurrency=1),
         "fast": autonats.contract.MethodOptions(timeout=0.25, concurrency=5),
+        "watch": autonats.contract.MethodOptions(
+            timeout=5.0, concurrency=5, stream=True
+        ),
     },
     errors=[kitchen.Conflict, kitchen.NotFound],
 )
@@ -73,6 +76,7 @@ class KitchenClient(autonats.runtime.ServiceClient):
     _call_record: autonats.runtime.Publish
     _call_slow: autonats.runtime.Call[bytes]
     _call_fast: autonats.runtime.Call[bool]
+    _call_watch: autonats.runtime.StreamCall[golden_types.Item]
 
     async def scalars(self, s: str, i: int, f: float, b: bool, raw: bytes) -> None:
         await self._call_scalars(s, i, f, b, raw)
@@ -183,6 +187,155 @@ class KitchenClient(autonats.runtime.ServiceClient):
 
     async def fast(self) -> bool:
         return await self._call_fast()
+
+    def watch(
+        self, prefix: str, *, limit: int | None = None
+    ) -> autonats.runtime.Stream[golden_types.Item]:
+        return self._call_watch(prefix, limit)
+
+
+class KitchenSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``kitchen`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = KITCHEN_SERVICE
+    _call_scalars: autonats.runtime.SyncCall[None]
+    _call_optionals: autonats.runtime.SyncCall[str | None]
+    _call_containers: autonats.runtime.SyncCall[dict[str, tuple[int, ...]]]
+    _call_literal: autonats.runtime.SyncCall[typing.Literal["ok"]]
+    _call_enums: autonats.runtime.SyncCall[list[golden_types.Color]]
+    _call_times: autonats.runtime.SyncCall[datetime.datetime]
+    _call_ids: autonats.runtime.SyncCall[dict[uuid.UUID, decimal.Decimal]]
+    _call_records: autonats.runtime.SyncCall[
+        tuple[golden_types.Point, golden_types.Span]
+    ]
+    _call_models: autonats.runtime.SyncCall[
+        tuple[golden_types.Item, golden_types.Order]
+    ]
+    _call_nested: autonats.runtime.SyncCall[
+        dict[golden_types.Color, golden_types.Crate]
+    ]
+    _call_defaults: autonats.runtime.SyncCall[None]
+    _call_kinds: autonats.runtime.SyncCall[int]
+    _call_posonly: autonats.runtime.SyncCall[str]
+    _call_kwonly: autonats.runtime.SyncCall[int]
+    _call_notify: autonats.runtime.SyncCall[None]
+    _call_record: autonats.runtime.SyncCall[None]
+    _call_slow: autonats.runtime.SyncCall[bytes]
+    _call_fast: autonats.runtime.SyncCall[bool]
+    _call_watch: autonats.runtime.SyncStreamCall[golden_types.Item]
+
+    def scalars(self, s: str, i: int, f: float, b: bool, raw: bytes) -> None:
+        self._call_scalars(s, i, f, b, raw)
+
+    def optionals(
+        self, a: int | None, b: str | None, c: int | str, d: int | str | None = None
+    ) -> str | None:
+        return self._call_optionals(a, b, c, d)
+
+    def containers(
+        self,
+        items: list[int],
+        pair: tuple[str, int],
+        rest: tuple[float, ...],
+        unique: set[str],
+        frozen: frozenset[int],
+        mapping: dict[str, list[int]],
+    ) -> dict[str, tuple[int, ...]]:
+        return self._call_containers(items, pair, rest, unique, frozen, mapping)
+
+    def literal(
+        self, mode: typing.Literal["a", "b"], n: typing.Literal[1, 2] = 1
+    ) -> typing.Literal["ok"]:
+        return self._call_literal(mode, n)
+
+    def enums(
+        self,
+        color: golden_types.Color,
+        level: golden_types.Level = golden_types.Level.HIGH,
+    ) -> list[golden_types.Color]:
+        return self._call_enums(color, level)
+
+    def times(
+        self,
+        at: datetime.datetime,
+        day: datetime.date,
+        clock: datetime.time,
+        span: datetime.timedelta,
+    ) -> datetime.datetime:
+        return self._call_times(at, day, clock, span)
+
+    def ids(
+        self, key: uuid.UUID, amount: decimal.Decimal
+    ) -> dict[uuid.UUID, decimal.Decimal]:
+        return self._call_ids(key, amount)
+
+    def records(
+        self,
+        point: golden_types.Point,
+        span: golden_types.Span,
+        tally: golden_types.Tally,
+        item: golden_types.Item,
+        order: golden_types.Order,
+    ) -> tuple[golden_types.Point, golden_types.Span]:
+        return self._call_records(point, span, tally, item, order)
+
+    def models(
+        self, item: golden_types.Item, order: golden_types.Order
+    ) -> tuple[golden_types.Item, golden_types.Order]:
+        return self._call_models(item, order)
+
+    def nested(
+        self,
+        grid: dict[str, list[golden_types.Point | None]],
+        crates: list[golden_types.Crate],
+        notes: tuple[golden_types.Note, ...] = (),
+        orders: list[golden_types.Order] | None = None,
+    ) -> dict[golden_types.Color, golden_types.Crate]:
+        return self._call_nested(grid, crates, notes, orders)
+
+    def defaults(
+        self,
+        limit: int = 10,
+        ratio: float = 0.5,
+        name: str = "name",
+        empty: str = "",
+        flag: bool = True,
+        blob: bytes | None = None,
+        color: golden_types.Color = golden_types.Color.GREEN,
+        level: golden_types.Level = golden_types.Level.LOW,
+        nothing: str | None = None,
+        pair: tuple[int, float] = (1, 2.5),
+        tags: frozenset[str] = frozenset(),
+    ) -> None:
+        self._call_defaults(
+            limit, ratio, name, empty, flag, blob, color, level, nothing, pair, tags
+        )
+
+    def kinds(self, a: int, /, b: int, c: int = 3, *, d: int, e: str = "e") -> int:
+        return self._call_kinds(a, b, c, d, e)
+
+    def posonly(self, a: int, b: str = "b", /) -> str:
+        return self._call_posonly(a, b)
+
+    def kwonly(self, *, a: int, b: frozenset[str] = frozenset()) -> int:
+        return self._call_kwonly(a, b)
+
+    def notify(self, message: str) -> None:
+        self._call_notify(message)
+
+    def record(self, event: golden_types.Item) -> None:
+        self._call_record(event)
+
+    def slow(self) -> bytes:
+        return self._call_slow()
+
+    def fast(self) -> bool:
+        return self._call_fast()
+
+    def watch(
+        self, prefix: str, *, limit: int | None = None
+    ) -> autonats.runtime.SyncStream[golden_types.Item]:
+        return self._call_watch(prefix, limit)
 
 
 class KitchenHandler(autonats.runtime.Handler[kitchen.KitchenService]):

@@ -10,7 +10,7 @@ import autonats.runtime
 import golden_types
 import long_annotation
 
-__all__ = ["REPORT_SERVICE", "ReportClient", "ReportHandler"]
+__all__ = ["REPORT_SERVICE", "ReportClient", "ReportHandler", "ReportSyncClient"]
 
 
 REPORT_SERVICE = autonats.contract.build(
@@ -86,6 +86,70 @@ class ReportClient(autonats.runtime.ServiceClient):
         ],
     ]:
         return await self._call_by_color()
+
+
+class ReportSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``report`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = REPORT_SERVICE
+    _call_quarterly: autonats.runtime.SyncCall[
+        tuple[
+            golden_types.Point,
+            golden_types.Span,
+            golden_types.Tally,
+            golden_types.Item,
+            golden_types.Order,
+            golden_types.Crate,
+            golden_types.Note,
+            golden_types.Point,
+            golden_types.Span,
+            golden_types.Tally,
+        ]
+    ]
+    _call_by_color: autonats.runtime.SyncCall[
+        dict[
+            str,
+            list[
+                tuple[
+                    golden_types.Crate,
+                    golden_types.Item,
+                    golden_types.Span,
+                    golden_types.Point,
+                ]
+            ],
+        ]
+    ]
+
+    def quarterly(
+        self, region: str
+    ) -> tuple[
+        golden_types.Point,
+        golden_types.Span,
+        golden_types.Tally,
+        golden_types.Item,
+        golden_types.Order,
+        golden_types.Crate,
+        golden_types.Note,
+        golden_types.Point,
+        golden_types.Span,
+        golden_types.Tally,
+    ]:
+        return self._call_quarterly(region)
+
+    def by_color(
+        self,
+    ) -> dict[
+        str,
+        list[
+            tuple[
+                golden_types.Crate,
+                golden_types.Item,
+                golden_types.Span,
+                golden_types.Point,
+            ]
+        ],
+    ]:
+        return self._call_by_color()
 
 
 class ReportHandler(autonats.runtime.Handler[long_annotation.ReportService]):

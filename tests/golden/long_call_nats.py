@@ -13,6 +13,7 @@ __all__ = [
     "INVENTORY_RESERVATION_COORDINATION_SERVICE",
     "InventoryReservationCoordinationClient",
     "InventoryReservationCoordinationHandler",
+    "InventoryReservationCoordinationSyncClient",
 ]
 
 
@@ -40,6 +41,27 @@ class InventoryReservationCoordinationClient(autonats.runtime.ServiceClient):
         notification_channel: str | None = None,
     ) -> None:
         await self._call_reserve(
+            customer_identifier,
+            requested_quantities,
+            priority_level_of_the_request,
+            notification_channel,
+        )
+
+
+class InventoryReservationCoordinationSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``inventory_reservation_coordination`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = INVENTORY_RESERVATION_COORDINATION_SERVICE
+    _call_reserve: autonats.runtime.SyncCall[None]
+
+    def reserve(
+        self,
+        customer_identifier: str,
+        requested_quantities: dict[str, int],
+        priority_level_of_the_request: int,
+        notification_channel: str | None = None,
+    ) -> None:
+        self._call_reserve(
             customer_identifier,
             requested_quantities,
             priority_level_of_the_request,

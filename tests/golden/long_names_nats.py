@@ -14,6 +14,7 @@ __all__ = [
     "RESERVATION_COORDINATION_SERVICE",
     "ReservationCoordinationClient",
     "ReservationCoordinationHandler",
+    "ReservationCoordinationSyncClient",
 ]
 
 
@@ -88,6 +89,51 @@ class ReservationCoordinationClient(autonats.runtime.ServiceClient):
         self, customer_identifier: str
     ) -> list[golden_types.Crate]:
         return await self._call_lookup_reservations_by_customer_identifier(
+            customer_identifier
+        )
+
+
+class ReservationCoordinationSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``reservation_coordination`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RESERVATION_COORDINATION_SERVICE
+    _call_reserve_items_for_customer_order_with_priority_handling: (
+        autonats.runtime.SyncCall[golden_types.Item]
+    )
+    _call_release_all_expired_reservations_for_warehouse: autonats.runtime.SyncCall[
+        None
+    ]
+    _call_count_reservations: autonats.runtime.SyncCall[dict[str, golden_types.Crate]]
+    _call_lookup_reservations_by_customer_identifier: autonats.runtime.SyncCall[
+        list[golden_types.Crate]
+    ]
+
+    def reserve_items_for_customer_order_with_priority_handling(
+        self,
+        customer: str,
+        quantities: dict[str, int],
+        *,
+        priority_level: golden_types.Level = golden_types.Level.HIGH,
+        notification_channel: str | None = None,
+    ) -> golden_types.Item:
+        return self._call_reserve_items_for_customer_order_with_priority_handling(
+            customer, quantities, priority_level, notification_channel
+        )
+
+    def release_all_expired_reservations_for_warehouse(self, warehouse: str) -> None:
+        self._call_release_all_expired_reservations_for_warehouse(warehouse)
+
+    def count_reservations(
+        self, a_moderately_long_parameter_name: int, another_long_name: str
+    ) -> dict[str, golden_types.Crate]:
+        return self._call_count_reservations(
+            a_moderately_long_parameter_name, another_long_name
+        )
+
+    def lookup_reservations_by_customer_identifier(
+        self, customer_identifier: str
+    ) -> list[golden_types.Crate]:
+        return self._call_lookup_reservations_by_customer_identifier(
             customer_identifier
         )
 

@@ -16,12 +16,15 @@ __all__ = [
     "AUDIT_LOG_SERVICE",
     "AuditLogClient",
     "AuditLogHandler",
+    "AuditLogSyncClient",
     "CLOCK_SERVICE",
     "ClockClient",
     "ClockHandler",
+    "ClockSyncClient",
     "PLAIN_STORE_SERVICE",
     "PlainStoreClient",
     "PlainStoreHandler",
+    "PlainStoreSyncClient",
 ]
 
 
@@ -62,6 +65,30 @@ class PlainStoreClient(autonats.runtime.ServiceClient):
         return await self._call_colors(default)
 
 
+class PlainStoreSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``plain-store`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = PLAIN_STORE_SERVICE
+    _call_put: autonats.runtime.SyncCall[bool]
+    _call_get: autonats.runtime.SyncCall[golden_types.Item | None]
+    _call_keys: autonats.runtime.SyncCall[list[str]]
+    _call_colors: autonats.runtime.SyncCall[dict[golden_types.Color, int]]
+
+    def put(self, key: str, value: golden_types.Item | None = None) -> bool:
+        return self._call_put(key, value)
+
+    def get(self, key: str) -> golden_types.Item | None:
+        return self._call_get(key)
+
+    def keys(self, prefix: str = "", *, limit: int | None = None) -> list[str]:
+        return self._call_keys(prefix, limit)
+
+    def colors(
+        self, default: golden_types.Color = golden_types.Color.RED
+    ) -> dict[golden_types.Color, int]:
+        return self._call_colors(default)
+
+
 class PlainStoreHandler(autonats.runtime.Handler[plain.StoreService]):
     """Serves any implementation of the ``plain-store`` service."""
 
@@ -88,6 +115,16 @@ class AuditLogClient(autonats.runtime.ServiceClient):
         self, at: datetime.datetime, fields: dict[str, tuple[int, ...]]
     ) -> None:
         await self._call_log(at, fields)
+
+
+class AuditLogSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``audit_log`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = AUDIT_LOG_SERVICE
+    _call_log: autonats.runtime.SyncCall[None]
+
+    def log(self, at: datetime.datetime, fields: dict[str, tuple[int, ...]]) -> None:
+        self._call_log(at, fields)
 
 
 class AuditLogHandler(autonats.runtime.Handler[plain.AuditService]):
@@ -119,6 +156,20 @@ class ClockClient(autonats.runtime.ServiceClient):
 
     async def tomorrow(self, day: datetime.date) -> datetime.date:
         return await self._call_tomorrow(day)
+
+
+class ClockSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``clock`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = CLOCK_SERVICE
+    _call_now: autonats.runtime.SyncCall[datetime.datetime]
+    _call_tomorrow: autonats.runtime.SyncCall[datetime.date]
+
+    def now(self) -> datetime.datetime:
+        return self._call_now()
+
+    def tomorrow(self, day: datetime.date) -> datetime.date:
+        return self._call_tomorrow(day)
 
 
 class ClockHandler(autonats.runtime.Handler[plain.ClockService]):

@@ -12,7 +12,7 @@ import autonats.runtime
 
 import shadowing as shadowing_
 
-__all__ = ["SHADOW_SERVICE", "ShadowClient", "ShadowHandler"]
+__all__ = ["SHADOW_SERVICE", "ShadowClient", "ShadowHandler", "ShadowSyncClient"]
 
 
 SHADOW_SERVICE = autonats.contract.build(
@@ -58,6 +58,36 @@ class ShadowClient(autonats.runtime.ServiceClient):
 
     async def count(self, items: builtins.list[int]) -> int:
         return await self._call_count(items)
+
+
+class ShadowSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``shadow`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = SHADOW_SERVICE
+    _call_store: autonats.runtime.SyncCall[str]
+    _call_parse: autonats.runtime.SyncCall[datetime.date]
+    _call_shadowing: autonats.runtime.SyncCall[shadowing_.Stamp]
+    _call_later: autonats.runtime.SyncCall[shadowing_.Stamp]
+    _call_list: autonats.runtime.SyncCall[builtins.list[int]]
+    _call_count: autonats.runtime.SyncCall[int]
+
+    def store(self, result: int) -> str:
+        return self._call_store(result)
+
+    def parse(self, datetime: str) -> datetime.date:
+        return self._call_parse(datetime)
+
+    def shadowing(self) -> shadowing_.Stamp:
+        return self._call_shadowing()
+
+    def later(self, stamp: shadowing_.Stamp) -> shadowing_.Stamp:
+        return self._call_later(stamp)
+
+    def list(self) -> builtins.list[int]:
+        return self._call_list()
+
+    def count(self, items: builtins.list[int]) -> int:
+        return self._call_count(items)
 
 
 class ShadowHandler(autonats.runtime.Handler[shadowing_.ShadowService]):

@@ -13,9 +13,11 @@ __all__ = [
     "AB_SERVICE",
     "AbClient",
     "AbHandler",
+    "AbSyncClient",
     "CDE_SERVICE",
     "CdeClient",
     "CdeHandler",
+    "CdeSyncClient",
 ]
 
 
@@ -44,6 +46,16 @@ class AbClient(autonats.runtime.ServiceClient):
         await self._call_ping()
 
 
+class AbSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``ab`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = AB_SERVICE
+    _call_ping: autonats.runtime.SyncCall[None]
+
+    def ping(self) -> None:
+        self._call_ping()
+
+
 class AbHandler(autonats.runtime.Handler[wrap_literals.AbService]):
     """Serves any implementation of the ``ab`` service."""
 
@@ -69,6 +81,16 @@ class CdeClient(autonats.runtime.ServiceClient):
 
     async def ping(self) -> None:
         await self._call_ping()
+
+
+class CdeSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``cde`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = CDE_SERVICE
+    _call_ping: autonats.runtime.SyncCall[None]
+
+    def ping(self) -> None:
+        self._call_ping()
 
 
 class CdeHandler(autonats.runtime.Handler[wrap_literals.CdeService]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 import autonats
@@ -29,6 +30,8 @@ class Beta(Protocol):
 @autonats.service("gamma")
 class Gamma(Protocol):
     async def run(self, fail: bool) -> str: ...
+
+    def ticks(self, n: int) -> AsyncIterator[str]: ...
 
 
 @autonats.service("delta")

@@ -13,15 +13,19 @@ __all__ = [
     "ALPHA_SERVICE",
     "AlphaClient",
     "AlphaHandler",
+    "AlphaSyncClient",
     "BETA_SERVICE",
     "BetaClient",
     "BetaHandler",
+    "BetaSyncClient",
     "DELTA_SERVICE",
     "DeltaClient",
     "DeltaHandler",
+    "DeltaSyncClient",
     "GAMMA_SERVICE",
     "GammaClient",
     "GammaHandler",
+    "GammaSyncClient",
 ]
 
 
@@ -45,6 +49,17 @@ class AlphaClient(autonats.runtime.ServiceClient):
 
     async def run(self, fail: bool = False) -> str:
         return await self._call_run(fail)
+
+
+class AlphaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``alpha`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = ALPHA_SERVICE
+    _traced = True
+    _call_run: autonats.runtime.SyncCall[str]
+
+    def run(self, fail: bool = False) -> str:
+        return self._call_run(fail)
 
 
 class AlphaHandler(autonats.runtime.Handler[chain.Alpha]):
@@ -83,6 +98,21 @@ class BetaClient(autonats.runtime.ServiceClient):
         await self._call_note(text)
 
 
+class BetaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``beta`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = BETA_SERVICE
+    _traced = True
+    _call_run: autonats.runtime.SyncCall[str]
+    _call_note: autonats.runtime.SyncCall[None]
+
+    def run(self, fail: bool) -> str:
+        return self._call_run(fail)
+
+    def note(self, text: str) -> None:
+        self._call_note(text)
+
+
 class BetaHandler(autonats.runtime.Handler[chain.Beta]):
     """Serves any implementation of the ``beta`` service."""
 
@@ -96,6 +126,9 @@ GAMMA_SERVICE = autonats.contract.build(
     version="0.0.0",
     methods={
         "run": autonats.contract.MethodOptions(timeout=5.0, concurrency=5),
+        "ticks": autonats.contract.MethodOptions(
+            timeout=5.0, concurrency=5, stream=True
+        ),
     },
     errors=[chain.Boom],
 )
@@ -107,9 +140,28 @@ class GammaClient(autonats.runtime.ServiceClient):
     _spec = GAMMA_SERVICE
     _traced = True
     _call_run: autonats.runtime.Call[str]
+    _call_ticks: autonats.runtime.StreamCall[str]
 
     async def run(self, fail: bool) -> str:
         return await self._call_run(fail)
+
+    def ticks(self, n: int) -> autonats.runtime.Stream[str]:
+        return self._call_ticks(n)
+
+
+class GammaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``gamma`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = GAMMA_SERVICE
+    _traced = True
+    _call_run: autonats.runtime.SyncCall[str]
+    _call_ticks: autonats.runtime.SyncStreamCall[str]
+
+    def run(self, fail: bool) -> str:
+        return self._call_run(fail)
+
+    def ticks(self, n: int) -> autonats.runtime.SyncStream[str]:
+        return self._call_ticks(n)
 
 
 class GammaHandler(autonats.runtime.Handler[chain.Gamma]):
@@ -148,6 +200,21 @@ class DeltaClient(autonats.runtime.ServiceClient):
 
     async def tally(self, text: str) -> None:
         await self._call_tally(text)
+
+
+class DeltaSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``delta`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = DELTA_SERVICE
+    _traced = True
+    _call_record: autonats.runtime.SyncCall[None]
+    _call_tally: autonats.runtime.SyncCall[None]
+
+    def record(self, text: str, fail: bool = False) -> None:
+        self._call_record(text, fail)
+
+    def tally(self, text: str) -> None:
+        self._call_tally(text)
 
 
 class DeltaHandler(autonats.runtime.Handler[chain.Delta]):

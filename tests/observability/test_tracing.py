@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -36,8 +37,9 @@ from chain_nats import (
     DeltaHandler,
     GammaClient,
     GammaHandler,
+    GammaSyncClient,
 )
-from support import global_tracer_provider
+from support import global_tracer_provider, wait_until
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -85,6 +87,10 @@ class GammaImpl:
         if fail:
             raise Boom("gamma failed")
         return "gamma"
+
+    async def ticks(self, n: int) -> AsyncIterator[str]:
+        for _ in range(n):
+            yield current_trace_id()  # the generator runs in the server span
 
 
 GAMMA = GammaImpl()
@@ -163,6 +169,74 @@ async def test_one_trace_spans_every_service(
     assert server.attributes["messaging.destination.name"] == "autonats.gamma.run"
     assert server.attributes["rpc.response.status_code"] == "0"
     assert all(s.status.status_code is not StatusCode.ERROR for s in spans.values())
+
+
+async def test_a_stream_is_one_span_on_each_side(
+    exporter: InMemorySpanExporter, nats_url: str
+) -> None:
+    hnc, nc = await nats.connect(nats_url), await nats.connect(nats_url)
+    try:
+        async with GammaHandler(hnc, GammaImpl()):
+            exporter.clear()
+            tracer = trace.get_tracer("test")
+            with tracer.start_as_current_span("caller") as caller:
+                ids = [i async for i in GammaClient(nc).ticks(3)]
+            await asyncio.sleep(0.05)  # the server span ends after the end message
+    finally:
+        await hnc.close()
+        await nc.close()
+    spans = _by_name(exporter.get_finished_spans())
+    assert set(spans) == {
+        "caller",
+        "autonats:GammaClient:ticks",
+        "autonats:GammaServer:ticks",
+    }
+    client, server = (
+        spans["autonats:GammaClient:ticks"],
+        spans["autonats:GammaServer:ticks"],
+    )
+    assert _parent(client) == caller.get_span_context().span_id
+    assert _parent(server) == client.context.span_id
+    assert (client.kind, server.kind) == (SpanKind.CLIENT, SpanKind.SERVER)
+    assert ids == [format(client.context.trace_id, "032x")] * 3
+
+
+def test_a_blocking_call_is_a_child_of_the_calling_threads_span(
+    exporter: InMemorySpanExporter, nats_server: NatsServer
+) -> None:
+    import autonats.sync
+
+    done = threading.Event()
+    holder: dict[str, object] = {}
+
+    def serve() -> None:
+        async def main() -> None:
+            hnc = await nats.connect(nats_server.url)
+            async with GammaHandler(hnc, GammaImpl()):
+                await hnc.flush()
+                holder["ready"] = True
+                while not done.is_set():
+                    await asyncio.sleep(0.02)
+            await hnc.close()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        wait_until(lambda: "ready" in holder, what="the handler")
+        exporter.clear()
+        with autonats.sync.connect(nats_server.url) as conn:
+            tracer = trace.get_tracer("test")
+            with tracer.start_as_current_span("view") as view:
+                assert GammaSyncClient(conn).run(False) == "gamma"
+    finally:
+        done.set()
+        thread.join(30)
+    spans = _by_name(exporter.get_finished_spans())
+    client = spans["autonats:GammaClient:run"]
+    assert _parent(client) == view.get_span_context().span_id
+    assert _parent(spans["autonats:GammaServer:run"]) == client.context.span_id
 
 
 async def test_failure_marks_every_span_on_the_path(

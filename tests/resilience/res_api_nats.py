@@ -9,7 +9,7 @@ import autonats.runtime
 
 import res_api
 
-__all__ = ["RES_SERVICE", "ResClient", "ResHandler"]
+__all__ = ["RES_SERVICE", "ResClient", "ResHandler", "ResSyncClient"]
 
 
 RES_SERVICE = autonats.contract.build(
@@ -42,6 +42,20 @@ class ResClient(autonats.runtime.ServiceClient):
 
     async def guarded(self, n: int) -> int:
         return await self._call_guarded(n)
+
+
+class ResSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``res`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RES_SERVICE
+    _call_work: autonats.runtime.SyncCall[int]
+    _call_guarded: autonats.runtime.SyncCall[int]
+
+    def work(self, n: int) -> int:
+        return self._call_work(n)
+
+    def guarded(self, n: int) -> int:
+        return self._call_guarded(n)
 
 
 class ResHandler(autonats.runtime.Handler[res_api.ResService]):

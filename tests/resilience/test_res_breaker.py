@@ -166,7 +166,11 @@ async def test_timeouts_and_no_responders_open_it(
         short = autonats.Breaker(min_calls=3, window=5.0, open_for=5.0)
         hung = Client(nc, hang_spec, prefix=prefix, timeout=0.2, breaker=short)
         results = await drive(lambda n: hung.call("work", [n]), calls=6, concurrency=3)
-        assert results == {"TimeoutError": 3, "CircuitOpenError": 3}
+        # Three timeouts open it; on a loaded machine a fourth call may start
+        # before the third timeout is counted.
+        assert set(results) == {"TimeoutError", "CircuitOpenError"}, results
+        assert results["TimeoutError"] >= 3 and sum(results.values()) == 6
+        assert hung.breaker("work").state_name == "open"  # type: ignore[union-attr]
 
 
 async def test_breaker_state_is_exported_as_metrics(

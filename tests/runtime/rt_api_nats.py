@@ -23,14 +23,19 @@ __all__ = [
     "RT_WORKER_SERVICE",
     "RtEchoClient",
     "RtEchoHandler",
+    "RtEchoSyncClient",
     "RtInnerClient",
     "RtInnerHandler",
+    "RtInnerSyncClient",
     "RtOpsClient",
     "RtOpsHandler",
+    "RtOpsSyncClient",
     "RtOuterClient",
     "RtOuterHandler",
+    "RtOuterSyncClient",
     "RtWorkerClient",
     "RtWorkerHandler",
+    "RtWorkerSyncClient",
 ]
 
 
@@ -226,6 +231,162 @@ class RtEchoClient(autonats.runtime.ServiceClient):
         return await self._call_fail(kind, secret)
 
 
+class RtEchoSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``rt-echo`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RT_ECHO_SERVICE
+    _call_ping: autonats.runtime.SyncCall[str]
+    _call_nothing: autonats.runtime.SyncCall[None]
+    _call_text: autonats.runtime.SyncCall[str]
+    _call_integer: autonats.runtime.SyncCall[int]
+    _call_real: autonats.runtime.SyncCall[float]
+    _call_flag: autonats.runtime.SyncCall[bool]
+    _call_raw: autonats.runtime.SyncCall[bytes]
+    _call_none: autonats.runtime.SyncCall[None]
+    _call_optional: autonats.runtime.SyncCall[int | None]
+    _call_union: autonats.runtime.SyncCall[int | str | list[int]]
+    _call_sequences: autonats.runtime.SyncCall[rt_types.Seqs]
+    _call_mapping: autonats.runtime.SyncCall[
+        tuple[dict[str, list[int]], dict[int, str]]
+    ]
+    _call_literal: autonats.runtime.SyncCall[tuple[typing.Literal["a", "b"], int]]
+    _call_enums: autonats.runtime.SyncCall[tuple[rt_types.Color, rt_types.Level]]
+    _call_times: autonats.runtime.SyncCall[rt_types.Moment]
+    _call_ids: autonats.runtime.SyncCall[tuple[uuid.UUID, decimal.Decimal]]
+    _call_box: autonats.runtime.SyncCall[rt_types.Box]
+    _call_meta: autonats.runtime.SyncCall[rt_types.Meta]
+    _call_pair: autonats.runtime.SyncCall[rt_types.Pair]
+    _call_record: autonats.runtime.SyncCall[rt_types.Record]
+    _call_model: autonats.runtime.SyncCall[rt_types.Model]
+    _call_models: autonats.runtime.SyncCall[dict[str, rt_types.Model]]
+    _call_nested: autonats.runtime.SyncCall[rt_types.Nest]
+    _call_defaults: autonats.runtime.SyncCall[rt_types.Args]
+    _call_keywords: autonats.runtime.SyncCall[str]
+    _call_size: autonats.runtime.SyncCall[int]
+    _call_repeat: autonats.runtime.SyncCall[str]
+    _call_fail: autonats.runtime.SyncCall[int]
+
+    def ping(self) -> str:
+        return self._call_ping()
+
+    def nothing(self) -> None:
+        self._call_nothing()
+
+    def text(self, v: str) -> str:
+        return self._call_text(v)
+
+    def integer(self, v: int) -> int:
+        return self._call_integer(v)
+
+    def real(self, v: float) -> float:
+        return self._call_real(v)
+
+    def flag(self, v: bool) -> bool:
+        return self._call_flag(v)
+
+    def raw(self, v: bytes) -> bytes:
+        return self._call_raw(v)
+
+    def none(self, v: None) -> None:
+        self._call_none(v)
+
+    def optional(self, v: int | None = None) -> int | None:
+        return self._call_optional(v)
+
+    def union(self, v: int | str | list[int]) -> int | str | list[int]:
+        return self._call_union(v)
+
+    def sequences(
+        self,
+        items: list[int],
+        pair: tuple[str, int],
+        many: tuple[float, ...],
+        names: set[str],
+        frozen: frozenset[int],
+    ) -> rt_types.Seqs:
+        return self._call_sequences(items, pair, many, names, frozen)
+
+    def mapping(
+        self, by_name: dict[str, list[int]], by_id: dict[int, str]
+    ) -> tuple[dict[str, list[int]], dict[int, str]]:
+        return self._call_mapping(by_name, by_id)
+
+    def literal(
+        self, v: typing.Literal["a", "b"], n: typing.Literal[1, 2] = 1
+    ) -> tuple[typing.Literal["a", "b"], int]:
+        return self._call_literal(v, n)
+
+    def enums(
+        self, color: rt_types.Color, level: rt_types.Level
+    ) -> tuple[rt_types.Color, rt_types.Level]:
+        return self._call_enums(color, level)
+
+    def times(
+        self,
+        at: datetime.datetime,
+        day: datetime.date,
+        clock: datetime.time,
+        span: datetime.timedelta,
+    ) -> rt_types.Moment:
+        return self._call_times(at, day, clock, span)
+
+    def ids(
+        self, key: uuid.UUID, amount: decimal.Decimal
+    ) -> tuple[uuid.UUID, decimal.Decimal]:
+        return self._call_ids(key, amount)
+
+    def box(self, v: rt_types.Box) -> rt_types.Box:
+        return self._call_box(v)
+
+    def meta(self, v: rt_types.Meta) -> rt_types.Meta:
+        return self._call_meta(v)
+
+    def pair(self, v: rt_types.Pair) -> rt_types.Pair:
+        return self._call_pair(v)
+
+    def record(self, v: rt_types.Record) -> rt_types.Record:
+        return self._call_record(v)
+
+    def model(self, v: rt_types.Model) -> rt_types.Model:
+        return self._call_model(v)
+
+    def models(
+        self,
+        items: list[rt_types.Model],
+        by_name: dict[str, rt_types.Model],
+        maybe: rt_types.Model | None = None,
+    ) -> dict[str, rt_types.Model]:
+        return self._call_models(items, by_name, maybe)
+
+    def nested(
+        self, v: dict[str, list[tuple[rt_types.Pair, rt_types.Box | None]]]
+    ) -> rt_types.Nest:
+        return self._call_nested(v)
+
+    def defaults(
+        self,
+        a: int,
+        b: str = "x",
+        c: tuple[int, ...] = (1, 2),
+        *,
+        d: rt_types.Color = rt_types.Color.GREEN,
+        e: bool,
+    ) -> rt_types.Args:
+        return self._call_defaults(a, b, c, d, e)
+
+    def keywords(self, *, x: int, y: str = "y") -> str:
+        return self._call_keywords(x, y)
+
+    def size(self, v: str) -> int:
+        return self._call_size(v)
+
+    def repeat(self, v: str, times: int) -> str:
+        return self._call_repeat(v, times)
+
+    def fail(self, kind: str, secret: str = "") -> int:
+        return self._call_fail(kind, secret)
+
+
 class RtEchoHandler(autonats.runtime.Handler[rt_api.EchoService]):
     """Serves any implementation of the ``rt-echo`` service."""
 
@@ -282,6 +443,36 @@ class RtOpsClient(autonats.runtime.ServiceClient):
         await self._call_boom(text)
 
 
+class RtOpsSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``rt-ops`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RT_OPS_SERVICE
+    _call_hang: autonats.runtime.SyncCall[None]
+    _call_short: autonats.runtime.SyncCall[float]
+    _call_slow: autonats.runtime.SyncCall[int]
+    _call_remaining: autonats.runtime.SyncCall[float]
+    _call_note: autonats.runtime.SyncCall[None]
+    _call_boom: autonats.runtime.SyncCall[None]
+
+    def hang(self, seconds: float = 60.0) -> None:
+        self._call_hang(seconds)
+
+    def short(self, seconds: float) -> float:
+        return self._call_short(seconds)
+
+    def slow(self, seconds: float) -> int:
+        return self._call_slow(seconds)
+
+    def remaining(self) -> float:
+        return self._call_remaining()
+
+    def note(self, text: str) -> None:
+        self._call_note(text)
+
+    def boom(self, text: str) -> None:
+        self._call_boom(text)
+
+
 class RtOpsHandler(autonats.runtime.Handler[rt_api.OpsService]):
     """Serves any implementation of the ``rt-ops`` service."""
 
@@ -309,6 +500,16 @@ class RtInnerClient(autonats.runtime.ServiceClient):
         return await self._call_observe(seconds)
 
 
+class RtInnerSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``rt-inner`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RT_INNER_SERVICE
+    _call_observe: autonats.runtime.SyncCall[float]
+
+    def observe(self, seconds: float = 0.0) -> float:
+        return self._call_observe(seconds)
+
+
 class RtInnerHandler(autonats.runtime.Handler[rt_api.InnerService]):
     """Serves any implementation of the ``rt-inner`` service."""
 
@@ -334,6 +535,16 @@ class RtOuterClient(autonats.runtime.ServiceClient):
 
     async def relay(self, seconds: float = 0.0) -> float:
         return await self._call_relay(seconds)
+
+
+class RtOuterSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``rt-outer`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RT_OUTER_SERVICE
+    _call_relay: autonats.runtime.SyncCall[float]
+
+    def relay(self, seconds: float = 0.0) -> float:
+        return self._call_relay(seconds)
 
 
 class RtOuterHandler(autonats.runtime.Handler[rt_api.OuterService]):
@@ -366,6 +577,20 @@ class RtWorkerClient(autonats.runtime.ServiceClient):
 
     async def slow(self, seconds: float, marker: str = "") -> int:
         return await self._call_slow(seconds, marker)
+
+
+class RtWorkerSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``rt-worker`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RT_WORKER_SERVICE
+    _call_pid: autonats.runtime.SyncCall[int]
+    _call_slow: autonats.runtime.SyncCall[int]
+
+    def pid(self) -> int:
+        return self._call_pid()
+
+    def slow(self, seconds: float, marker: str = "") -> int:
+        return self._call_slow(seconds, marker)
 
 
 class RtWorkerHandler(autonats.runtime.Handler[rt_api.WorkerService]):

@@ -12,7 +12,12 @@ import autonats.runtime
 import rt_legacy
 import rt_types
 
-__all__ = ["RT_LEGACY_SERVICE", "RtLegacyClient", "RtLegacyHandler"]
+__all__ = [
+    "RT_LEGACY_SERVICE",
+    "RtLegacyClient",
+    "RtLegacyHandler",
+    "RtLegacySyncClient",
+]
 
 
 RT_LEGACY_SERVICE = autonats.contract.build(
@@ -45,6 +50,24 @@ class RtLegacyClient(autonats.runtime.ServiceClient):
 
     async def later(self, at: datetime.datetime, days: int = 1) -> datetime.datetime:
         return await self._call_later(at, days)
+
+
+class RtLegacySyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``rt-legacy`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = RT_LEGACY_SERVICE
+    _call_pick: autonats.runtime.SyncCall[tuple[int | None, int | str]]
+    _call_group: autonats.runtime.SyncCall[dict[str, list[rt_types.Pair]]]
+    _call_later: autonats.runtime.SyncCall[datetime.datetime]
+
+    def pick(self, a: int | None, b: int | str = 0) -> tuple[int | None, int | str]:
+        return self._call_pick(a, b)
+
+    def group(self, boxes: list[rt_types.Box]) -> dict[str, list[rt_types.Pair]]:
+        return self._call_group(boxes)
+
+    def later(self, at: datetime.datetime, days: int = 1) -> datetime.datetime:
+        return self._call_later(at, days)
 
 
 class RtLegacyHandler(autonats.runtime.Handler[rt_legacy.LegacyService]):

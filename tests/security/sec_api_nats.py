@@ -13,9 +13,11 @@ __all__ = [
     "BILLING_SERVICE",
     "BillingClient",
     "BillingHandler",
+    "BillingSyncClient",
     "INVENTORY_SERVICE",
     "InventoryClient",
     "InventoryHandler",
+    "InventorySyncClient",
 ]
 
 
@@ -54,6 +56,24 @@ class InventoryClient(autonats.runtime.ServiceClient):
         await self._call_restock(sku, amount)
 
 
+class InventorySyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``inventory`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = INVENTORY_SERVICE
+    _call_count: autonats.runtime.SyncCall[int]
+    _call_note: autonats.runtime.SyncCall[None]
+    _call_restock: autonats.runtime.SyncCall[None]
+
+    def count(self, sku: str) -> int:
+        return self._call_count(sku)
+
+    def note(self, text: str) -> None:
+        self._call_note(text)
+
+    def restock(self, sku: str, amount: int) -> None:
+        self._call_restock(sku, amount)
+
+
 class InventoryHandler(autonats.runtime.Handler[sec_api.InventoryService]):
     """Serves any implementation of the ``inventory`` service."""
 
@@ -79,6 +99,16 @@ class BillingClient(autonats.runtime.ServiceClient):
 
     async def total(self, order: str) -> int:
         return await self._call_total(order)
+
+
+class BillingSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``billing`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = BILLING_SERVICE
+    _call_total: autonats.runtime.SyncCall[int]
+
+    def total(self, order: str) -> int:
+        return self._call_total(order)
 
 
 class BillingHandler(autonats.runtime.Handler[sec_api.BillingService]):

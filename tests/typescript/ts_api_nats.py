@@ -21,12 +21,16 @@ __all__ = [
     "TSVERSIONED_SERVICE",
     "TsbehaveClient",
     "TsbehaveHandler",
+    "TsbehaveSyncClient",
     "TsbusyClient",
     "TsbusyHandler",
+    "TsbusySyncClient",
     "TsvaluesClient",
     "TsvaluesHandler",
+    "TsvaluesSyncClient",
     "TsversionedClient",
     "TsversionedHandler",
+    "TsversionedSyncClient",
 ]
 
 
@@ -99,6 +103,56 @@ class TsvaluesClient(autonats.runtime.ServiceClient):
         required: bool,
     ) -> dict[str, typing.Any]:
         return await self._call_defaults(a, b, color, level, required)
+
+
+class TsvaluesSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``tsvalues`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = TSVALUES_SERVICE
+    _call_echo: autonats.runtime.SyncCall[ts_models.Everything]
+    _call_echo_text: autonats.runtime.SyncCall[str]
+    _call_echo_int: autonats.runtime.SyncCall[int]
+    _call_echo_float: autonats.runtime.SyncCall[float]
+    _call_echo_tree: autonats.runtime.SyncCall[ts_models.Tree]
+    _call_big: autonats.runtime.SyncCall[int]
+    _call_add: autonats.runtime.SyncCall[decimal.Decimal]
+    _call_shift: autonats.runtime.SyncCall[datetime.datetime]
+    _call_defaults: autonats.runtime.SyncCall[dict[str, typing.Any]]
+
+    def echo(self, value: ts_models.Everything) -> ts_models.Everything:
+        return self._call_echo(value)
+
+    def echo_text(self, text: str) -> str:
+        return self._call_echo_text(text)
+
+    def echo_int(self, n: int) -> int:
+        return self._call_echo_int(n)
+
+    def echo_float(self, x: float) -> float:
+        return self._call_echo_float(x)
+
+    def echo_tree(self, tree: ts_models.Tree) -> ts_models.Tree:
+        return self._call_echo_tree(tree)
+
+    def big(self) -> int:
+        return self._call_big()
+
+    def add(self, values: list[decimal.Decimal]) -> decimal.Decimal:
+        return self._call_add(values)
+
+    def shift(self, at: datetime.datetime, by: datetime.timedelta) -> datetime.datetime:
+        return self._call_shift(at, by)
+
+    def defaults(
+        self,
+        a: int,
+        b: str = "b",
+        *,
+        color: ts_models.Color = ts_models.Color.GREEN,
+        level: ts_models.Level | None = None,
+        required: bool,
+    ) -> dict[str, typing.Any]:
+        return self._call_defaults(a, b, color, level, required)
 
 
 class TsvaluesHandler(autonats.runtime.Handler[ts_api.ValuesService]):
@@ -177,6 +231,52 @@ class TsbehaveClient(autonats.runtime.ServiceClient):
         return await self._call_quick()
 
 
+class TsbehaveSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``tsbehave`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = TSBEHAVE_SERVICE
+    _call_find: autonats.runtime.SyncCall[str]
+    _call_claim: autonats.runtime.SyncCall[None]
+    _call_gone: autonats.runtime.SyncCall[None]
+    _call_fail: autonats.runtime.SyncCall[None]
+    _call_sleep: autonats.runtime.SyncCall[float]
+    _call_seen: autonats.runtime.SyncCall[dict[str, str]]
+    _call_notify: autonats.runtime.SyncCall[None]
+    _call_record: autonats.runtime.SyncCall[None]
+    _call_notified: autonats.runtime.SyncCall[list[str]]
+    _call_quick: autonats.runtime.SyncCall[str]
+
+    def find(self, key: str) -> str:
+        return self._call_find(key)
+
+    def claim(self, key: str) -> None:
+        self._call_claim(key)
+
+    def gone(self) -> None:
+        self._call_gone()
+
+    def fail(self) -> None:
+        self._call_fail()
+
+    def sleep(self, seconds: float) -> float:
+        return self._call_sleep(seconds)
+
+    def seen(self) -> dict[str, str]:
+        return self._call_seen()
+
+    def notify(self, key: str) -> None:
+        self._call_notify(key)
+
+    def record(self, key: str) -> None:
+        self._call_record(key)
+
+    def notified(self) -> list[str]:
+        return self._call_notified()
+
+    def quick(self) -> str:
+        return self._call_quick()
+
+
 class TsbehaveHandler(autonats.runtime.Handler[ts_api.BehaveService]):
     """Serves any implementation of the ``tsbehave`` service."""
 
@@ -204,6 +304,16 @@ class TsbusyClient(autonats.runtime.ServiceClient):
         return await self._call_hold(ms)
 
 
+class TsbusySyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``tsbusy`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = TSBUSY_SERVICE
+    _call_hold: autonats.runtime.SyncCall[int]
+
+    def hold(self, ms: int) -> int:
+        return self._call_hold(ms)
+
+
 class TsbusyHandler(autonats.runtime.Handler[ts_api.BusyService]):
     """Serves any implementation of the ``tsbusy`` service."""
 
@@ -229,6 +339,16 @@ class TsversionedClient(autonats.runtime.ServiceClient):
 
     async def ping(self) -> str:
         return await self._call_ping()
+
+
+class TsversionedSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``tsversioned`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = TSVERSIONED_SERVICE
+    _call_ping: autonats.runtime.SyncCall[str]
+
+    def ping(self) -> str:
+        return self._call_ping()
 
 
 class TsversionedHandler(autonats.runtime.Handler[ts_api.VersionedService]):

@@ -9,7 +9,7 @@ import autonats.runtime
 
 import compat_new
 
-__all__ = ["COMPAT_SERVICE", "CompatClient", "CompatHandler"]
+__all__ = ["COMPAT_SERVICE", "CompatClient", "CompatHandler", "CompatSyncClient"]
 
 
 COMPAT_SERVICE = autonats.contract.build(
@@ -56,6 +56,36 @@ class CompatClient(autonats.runtime.ServiceClient):
 
     async def ping(self) -> str:
         return await self._call_ping()
+
+
+class CompatSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``compat`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = COMPAT_SERVICE
+    _call_greet: autonats.runtime.SyncCall[str]
+    _call_store: autonats.runtime.SyncCall[int]
+    _call_report: autonats.runtime.SyncCall[compat_new.Report]
+    _call_paint: autonats.runtime.SyncCall[compat_new.Color]
+    _call_check: autonats.runtime.SyncCall[int]
+    _call_ping: autonats.runtime.SyncCall[str]
+
+    def greet(self, name: str, punctuation: str = "!") -> str:
+        return self._call_greet(name, punctuation)
+
+    def store(self, item: compat_new.Item) -> int:
+        return self._call_store(item)
+
+    def report(self) -> compat_new.Report:
+        return self._call_report()
+
+    def paint(self, bright: bool) -> compat_new.Color:
+        return self._call_paint(bright)
+
+    def check(self, n: int) -> int:
+        return self._call_check(n)
+
+    def ping(self) -> str:
+        return self._call_ping()
 
 
 class CompatHandler(autonats.runtime.Handler[compat_new.CompatService]):

@@ -9,7 +9,7 @@ import autonats.runtime
 
 import compat_old
 
-__all__ = ["COMPAT_SERVICE", "CompatClient", "CompatHandler"]
+__all__ = ["COMPAT_SERVICE", "CompatClient", "CompatHandler", "CompatSyncClient"]
 
 
 COMPAT_SERVICE = autonats.contract.build(
@@ -50,6 +50,32 @@ class CompatClient(autonats.runtime.ServiceClient):
 
     async def check(self, n: int) -> int:
         return await self._call_check(n)
+
+
+class CompatSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``compat`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = COMPAT_SERVICE
+    _call_greet: autonats.runtime.SyncCall[str]
+    _call_store: autonats.runtime.SyncCall[int]
+    _call_report: autonats.runtime.SyncCall[compat_old.Report]
+    _call_paint: autonats.runtime.SyncCall[compat_old.Color]
+    _call_check: autonats.runtime.SyncCall[int]
+
+    def greet(self, name: str) -> str:
+        return self._call_greet(name)
+
+    def store(self, item: compat_old.Item) -> int:
+        return self._call_store(item)
+
+    def report(self) -> compat_old.Report:
+        return self._call_report()
+
+    def paint(self, bright: bool) -> compat_old.Color:
+        return self._call_paint(bright)
+
+    def check(self, n: int) -> int:
+        return self._call_check(n)
 
 
 class CompatHandler(autonats.runtime.Handler[compat_old.CompatService]):

@@ -14,8 +14,10 @@ __all__ = [
     "ACCOUNTS_V2_SERVICE",
     "AccountsV1Client",
     "AccountsV1Handler",
+    "AccountsV1SyncClient",
     "AccountsV2Client",
     "AccountsV2Handler",
+    "AccountsV2SyncClient",
 ]
 
 
@@ -42,6 +44,20 @@ class AccountsV1Client(autonats.runtime.ServiceClient):
 
     async def version(self) -> str:
         return await self._call_version()
+
+
+class AccountsV1SyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``accounts`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = ACCOUNTS_V1_SERVICE
+    _call_balance: autonats.runtime.SyncCall[int]
+    _call_version: autonats.runtime.SyncCall[str]
+
+    def balance(self, account: str) -> int:
+        return self._call_balance(account)
+
+    def version(self) -> str:
+        return self._call_version()
 
 
 class AccountsV1Handler(autonats.runtime.Handler[ver_api.AccountsV1]):
@@ -78,6 +94,24 @@ class AccountsV2Client(autonats.runtime.ServiceClient):
 
     async def close(self, account: str) -> None:
         await self._call_close(account)
+
+
+class AccountsV2SyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``accounts`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = ACCOUNTS_V2_SERVICE
+    _call_balance: autonats.runtime.SyncCall[ver_api.Balance]
+    _call_version: autonats.runtime.SyncCall[str]
+    _call_close: autonats.runtime.SyncCall[None]
+
+    def balance(self, account: str) -> ver_api.Balance:
+        return self._call_balance(account)
+
+    def version(self) -> str:
+        return self._call_version()
+
+    def close(self, account: str) -> None:
+        self._call_close(account)
 
 
 class AccountsV2Handler(autonats.runtime.Handler[ver_api.AccountsV2]):

@@ -7,6 +7,7 @@ any NATS service and need none of its code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import uuid
@@ -68,8 +69,11 @@ def add_parser(commands: Any) -> None:
         'Call SERVICE.METHOD with ARGS: one JSON object (\'{"id": "42"}\') and/or '
         "name=value pairs (the value is parsed as JSON when it parses, else taken as "
         "a string). Prints the JSON reply; on an error reply prints its code and "
-        "message and exits with status 1.",
+        "message and exits with status 1. A stream prints each item as it arrives, "
+        "one JSON per line, until the stream ends (Ctrl-C stops it).",
         timeout=5.0,
+        timeout_help="how long to wait for the reply (default: 5); for a stream, "
+        "for each item (default: the method's declared timeout)",
     )
     call.add_argument(
         "target",
@@ -87,7 +91,13 @@ def add_parser(commands: Any) -> None:
 
 
 def _command(
-    commands: Any, name: str, help: str, description: str, *, timeout: float = 1.0
+    commands: Any,
+    name: str,
+    help: str,
+    description: str,
+    *,
+    timeout: float = 1.0,
+    timeout_help: str | None = None,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=help, description=description
@@ -99,9 +109,10 @@ def _command(
     parser.add_argument(
         "--timeout",
         type=positive_float,
-        default=timeout,
+        # None: not given (call tells a stream's declared timeout from it).
+        default=None if timeout_help else timeout,
         metavar="SECONDS",
-        help=f"how long to wait for replies (default: {timeout:g})",
+        help=timeout_help or f"how long to wait for replies (default: {timeout:g})",
     )
     return parser
 
@@ -249,8 +260,13 @@ def run_info(args: argparse.Namespace) -> int:
                 details.append(f"queue {e.queue_group}")
             if e.metadata.get("oneway") == "true":
                 details.append("oneway")
+            stream = e.metadata.get("stream") == "true"
+            if stream:
+                details.append("stream")
             if e.metadata.get("timeout_ms", "").isdigit():
-                details.append(f"timeout {int(e.metadata['timeout_ms']) / 1000:g}s")
+                per = " per item" if stream else ""
+                timeout = int(e.metadata["timeout_ms"]) / 1000
+                details.append(f"timeout {timeout:g}s{per}")
             print(f"  {e.name}{_signature(e)}")
             print(f"      {', '.join(details)}")
     return 0
@@ -281,6 +297,8 @@ def _signature(endpoint: Endpoint) -> str:
             text += f" = {json.dumps(default)}"
         params.append(text)
     returns = type_of_schema(reply, reply.get("$defs", {}))
+    if meta.get("stream") == "true":  # the reply schema is each item's
+        returns = f"AsyncIterator[{returns}]"
     return f"({', '.join(params)}) -> {returns}"
 
 
@@ -620,7 +638,8 @@ def run_call(args: argparse.Namespace) -> int:
     """
     service, version, method = _call_target(args.target)
     parse_call_args(args.args)  # report bad arguments before connecting
-    headers = {wire.TIMEOUT_HEADER: wire.timeout_header(args.timeout)}
+    timeout = args.timeout or CALL_TIMEOUT
+    headers = {wire.TIMEOUT_HEADER: wire.timeout_header(timeout)}
 
     async def request(nc: Any) -> Any:
         import nats.errors
@@ -630,12 +649,16 @@ def run_call(args: argparse.Namespace) -> int:
         body = parse_call_args(args.args, _request_schema(metadata))
         payload = json.dumps(body).encode()
         refused = _publishing(nc, subject)
+        if metadata.get("stream") == "true":
+            return await _read_stream(
+                nc, subject, payload, args.timeout or _declared(metadata), args.json
+            )
         if metadata.get("durable") == "true":
             ack = await _denials.guard(nc).race(
                 nc.jetstream().publish(
                     subject,
                     payload,
-                    timeout=args.timeout,
+                    timeout=timeout,
                     headers={"Nats-Msg-Id": uuid.uuid4().hex},
                 ),
                 refused,
@@ -643,11 +666,11 @@ def run_call(args: argparse.Namespace) -> int:
             return f"stored in stream {ack.stream} (durable oneway: no reply)"
         if metadata.get("oneway") == "true":
             await nc.publish(subject, payload, headers=headers)
-            await nc.flush(timeout=max(1, int(args.timeout)))
+            await nc.flush(timeout=max(1, int(timeout)))
             return "sent (oneway: no reply)"
         try:
             return await _denials.guard(nc).race(
-                nc.request(subject, payload, timeout=args.timeout, headers=headers),
+                nc.request(subject, payload, timeout=timeout, headers=headers),
                 refused,
             )
         except nats.errors.NoRespondersError:
@@ -655,11 +678,11 @@ def run_call(args: argparse.Namespace) -> int:
                 f"no handler serves {subject} (see autonats ls)"
             ) from None
         except nats.errors.TimeoutError:
-            raise CommandError(
-                f"{subject}: no reply within {args.timeout:g} s"
-            ) from None
+            raise CommandError(f"{subject}: no reply within {timeout:g} s") from None
 
     msg = run_connected(args, request)
+    if isinstance(msg, int):  # a stream, printed as it arrived
+        return msg
     if isinstance(msg, str):
         print("null" if args.json else msg)
         return 0
@@ -672,8 +695,68 @@ def run_call(args: argparse.Namespace) -> int:
         except ValueError:
             print(text)
         return 0
+    _print_error(headers, msg.data, args.json)
+    return 1
+
+
+#: ``autonats call``'s default timeout (seconds) for a request.
+CALL_TIMEOUT = 5.0
+
+
+def _declared(metadata: Mapping[str, str]) -> float:
+    """The method's declared timeout (seconds) from its endpoint metadata."""
     try:
-        body = json.loads(msg.data)
+        return max(int(metadata["timeout_ms"]) / 1000, 0.001)
+    except (KeyError, ValueError):
+        return CALL_TIMEOUT
+
+
+class _ErrorReply(Exception):
+    """The error reply that ended a stream, as it came."""
+
+    def __init__(self, headers: dict[str, str], data: bytes) -> None:
+        super().__init__(headers.get(wire.ERROR_HEADER, ""))
+        self.headers = headers
+        self.data = data
+
+
+def _error_reply(headers: dict[str, str], data: bytes) -> Exception | None:
+    if wire.ERROR_CODE_HEADER not in headers:
+        return None
+    return _ErrorReply(headers, data)
+
+
+async def _read_stream(
+    nc: Any, subject: str, payload: bytes, timeout: float, compact: bool
+) -> int:
+    """Print each item of the stream at ``subject`` as it arrives, one JSON per
+    line; then the error that ended it, if any (exit status 1)."""
+    from autonats.errors import NoRespondersError, TimeoutError
+    from autonats.runtime.stream import open_raw
+
+    stream = open_raw(nc, subject, payload, timeout=timeout, error_of=_error_reply)
+    try:
+        async with stream:
+            async for data in stream:
+                text = data.decode("utf-8", "replace").strip() or "null"
+                if not compact:  # one line per item, whatever the handler wrote
+                    with contextlib.suppress(ValueError):
+                        text = json.dumps(json.loads(text), ensure_ascii=False)
+                print(text, flush=True)
+    except _ErrorReply as exc:
+        _print_error(exc.headers, exc.data, compact)
+        return 1
+    except NoRespondersError:
+        raise CommandError(f"no handler serves {subject} (see autonats ls)") from None
+    except TimeoutError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def _print_error(headers: dict[str, str], data: bytes, compact: bool) -> None:
+    code = headers.get(wire.ERROR_CODE_HEADER, "")
+    try:
+        body = json.loads(data)
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -682,7 +765,7 @@ def run_call(args: argparse.Namespace) -> int:
             "code": int(code) if code.isdigit() else code,
             "message": headers.get(wire.ERROR_HEADER, ""),
         }
-    if args.json:
+    if compact:
         print(json.dumps(body))
     else:
         kind = f" {body['type']}" if body.get("type") else ""
@@ -691,7 +774,6 @@ def run_call(args: argparse.Namespace) -> int:
         if fields:
             line += " " + json.dumps(fields)
         print(line, file=sys.stderr)
-    return 1
 
 
 # -- output ----------------------------------------------------------------------

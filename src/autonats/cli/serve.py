@@ -414,14 +414,20 @@ def _find_handler(impl: object, explicit: str | None) -> Any:
 
 
 def _implements(impl: object, spec: Any) -> bool:
-    """Whether ``impl`` has every method of the service as a coroutine function,
-    with the same return annotation wherever both sides' resolve."""
+    """Whether ``impl`` has every method of the service (async, or for a stream
+    an async generator), with the same return annotation wherever both sides'
+    resolve."""
     if not spec.methods:
         return False
     for name, method in spec.methods.items():
         func = getattr(impl, name, None)
-        if not inspect.iscoroutinefunction(func):
+        kind = (
+            inspect.isasyncgenfunction if method.stream else inspect.iscoroutinefunction
+        )
+        if not kind(func):
             return False
+        if method.stream:
+            continue  # an async generator's annotation is the iterator, not the item
         try:
             returns = typing.get_type_hints(func).get("return", method.returns)
         except Exception:  # an annotation that does not resolve: names only

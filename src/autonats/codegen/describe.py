@@ -227,11 +227,13 @@ KIND_NAMES = {
 
 
 def method_kind(method: spec.MethodSpec) -> str:
-    """request, oneway or durable: the one field a new kind of call extends."""
+    """request, oneway, durable or stream: the one field a new kind of call extends."""
     if method.durable:
         return "durable"
     if method.oneway:
         return "oneway"
+    if method.stream:
+        return "stream"
     return "request"
 
 

@@ -27,12 +27,13 @@ class Method:
 
     name: str
     params: tuple[Param, ...]
-    returns: str  # annotation source text; "None" for no result
+    returns: str  # annotation source text; "None" for no result; a stream's item
     timeout: float
     concurrency: int
     oneway: bool = False
     durable: bool = False
     breaker: Breaker | None = None
+    stream: bool = False
 
     def options(self) -> MethodOptions:
         """The options the generated module passes to ``autonats.contract.build``."""
@@ -42,6 +43,7 @@ class Method:
             oneway=self.oneway,
             durable=self.durable,
             breaker=self.breaker,
+            stream=self.stream,
         )
 
 

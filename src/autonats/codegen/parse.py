@@ -102,7 +102,11 @@ def parse(
                 f"({service.pascal}Client): start it with a letter",
                 line,
             )
-        for generated in (f"{service.pascal}Client", service.spec_name):
+        for generated in (
+            f"{service.pascal}Client",
+            f"{service.pascal}SyncClient",
+            service.spec_name,
+        ):
             other = seen.get(generated)
             if other is not None:
                 raise src.error(
@@ -363,10 +367,7 @@ def _method(
     timeout: float,
     concurrency: int,
 ) -> model.Method:
-    if not inspect.iscoroutinefunction(func):
-        raise src.error(
-            f"method {name!r} is not async: declare it as 'async def {name}(...)'", line
-        )
+    coroutine = inspect.iscoroutinefunction(func)
     sig = inspect.signature(func)
     parameters = list(sig.parameters.values())
     if not parameters or parameters[0].kind not in (
@@ -393,6 +394,7 @@ def _method(
         params, returns = spec.resolve_method(cls, name)
     except DeclarationError as exc:
         raise src.error(exc.message, line) from None
+    stream = _stream_kind(src, name, func, coroutine, returns, line)
     opts: MethodOptions = method_options(func)
     out = []
     for param in params:
@@ -409,9 +411,19 @@ def _method(
                 kind=_KINDS[param.kind],
             )
         )
+    if stream:
+        if opts.oneway:
+            raise src.error(
+                f"stream {name!r} cannot be oneway: its caller reads its items", line
+            )
+        try:
+            returns = spec.stream_item(returns)
+        except DeclarationError as exc:
+            raise src.error(f"stream {name!r}: {exc.message}", line) from None
     problem = spec.type_problem(returns)
     if problem is not None:
-        raise src.error(f"return type of {name!r}: {problem}{_HINT}", line)
+        what = "item type" if stream else "return type"
+        raise src.error(f"{what} of {name!r}: {problem}{_HINT}", line)
     if opts.oneway and returns is not None:
         raise src.error(
             f"oneway method {name!r} must return None: nobody waits for its result",
@@ -437,7 +449,35 @@ def _method(
         oneway=opts.oneway,
         durable=opts.durable,
         breaker=opts.breaker,
+        stream=stream,
     )
+
+
+def _stream_kind(
+    src: _Source, name: str, func: Any, coroutine: bool, returns: Any, line: int
+) -> bool:
+    """Whether method ``name`` is a stream, or why its declaration is wrong.
+
+    A stream is ``def name(...) -> AsyncIterator[T]`` (or ``AsyncGenerator[T,
+    None]``): what an implementation's async generator is, as mypy sees it.
+    Every other method is ``async def``.
+    """
+    if not spec.is_stream_type(returns):
+        if not coroutine:
+            raise src.error(
+                f"method {name!r} is not async: declare it as 'async def {name}(...)' "
+                f"(or, for a stream of items, 'def {name}(...) -> AsyncIterator[T]')",
+                line,
+            )
+        return False
+    if coroutine:
+        raise src.error(
+            f"stream {name!r} is declared 'async def': that is a coroutine returning "
+            "an iterator, which an async generator does not implement; declare it "
+            f"'def {name}(...) -> AsyncIterator[T]: ...' (without async)",
+            line,
+        )
+    return True
 
 
 _HINT = (

@@ -62,6 +62,7 @@ def render(module: model.Module, *, command: str) -> str:
             service.spec_name,
             f"{service.pascal}Client",
             f"{service.pascal}Handler",
+            f"{service.pascal}SyncClient",
         ]
     _exploded(buf, "__all__ = [", [_str(n) for n in sorted(names)], "]")
     for service in module.services:
@@ -71,6 +72,9 @@ def render(module: model.Module, *, command: str) -> str:
         buf.add()
         buf.add()
         _client(buf, service, module.tracing)
+        buf.add()
+        buf.add()
+        _sync_client(buf, service, module.tracing)
         buf.add()
         buf.add()
         _handler(buf, service, module.tracing)
@@ -132,9 +136,11 @@ def _exploded(buf: Buffer, head: str, items: list[str], tail: str) -> None:
     buf.add(tail)
 
 
-def _def(buf: Buffer, name: str, params: list[str], returns: str) -> None:
+def _def(
+    buf: Buffer, name: str, params: list[str], returns: str, *, is_async: bool = True
+) -> None:
     """``async def name(params) -> returns:`` laid out as ruff format would."""
-    head = f"async def {name}("
+    head = f"{'async def' if is_async else 'def'} {name}("
     tail = f") -> {returns}:"
     if buf.fits(head + ", ".join(params) + tail):
         buf.add(head + ", ".join(params) + tail)
@@ -308,6 +314,8 @@ def _spec(buf: Buffer, service: model.Service) -> None:
                     opts.append("oneway=True")
                 if m.durable:
                     opts.append("durable=True")
+                if m.stream:
+                    opts.append("stream=True")
                 calls = {}
                 if m.breaker is not None:
                     head, fields = _breaker(m.breaker)
@@ -376,15 +384,53 @@ def _client(buf: Buffer, service: model.Service, tracing: bool) -> None:
         for m in service.methods:
             if m.oneway:
                 buf.add(f"{_attribute(m)}: autonats.runtime.Publish")
+            elif m.stream:
+                _annotated(
+                    buf, _attribute(m), f"autonats.runtime.StreamCall[{m.returns}]"
+                )
             else:
                 _annotated(buf, _attribute(m), f"autonats.runtime.Call[{m.returns}]")
         for m in service.methods:
             buf.add()
+            names = [p.name for p in m.params]
+            if m.stream:
+                # Not async: it returns the stream at once, opened on first use.
+                returns = f"autonats.runtime.Stream[{m.returns}]"
+                _def(buf, m.name, _signature(m), returns, is_async=False)
+                with buf.indent():
+                    _wrapped(buf, f"return self.{_attribute(m)}(", names, ")")
+                continue
             _def(buf, m.name, _signature(m), m.returns)
             with buf.indent():
                 verb = "await" if m.returns == "None" else "return await"
-                names = [p.name for p in m.params]
                 _wrapped(buf, f"{verb} self.{_attribute(m)}(", names, ")")
+
+
+def _sync_client(buf: Buffer, service: model.Service, tracing: bool) -> None:
+    base = "autonats.runtime.SyncServiceClient"
+    _wrapped(buf, f"class {service.pascal}SyncClient(", [base], "):")
+    with buf.indent():
+        buf.add(
+            f'"""Calls service ``{service.name}`` over an ``autonats.sync`` '
+            'connection, blocking."""'
+        )
+        buf.add()
+        buf.add(f"_spec = {service.spec_name}")
+        if tracing:
+            buf.add("_traced = True")
+        for m in service.methods:
+            kind = "SyncStreamCall" if m.stream else "SyncCall"
+            _annotated(buf, _attribute(m), f"autonats.runtime.{kind}[{m.returns}]")
+        for m in service.methods:
+            buf.add()
+            returns = (
+                f"autonats.runtime.SyncStream[{m.returns}]" if m.stream else m.returns
+            )
+            _def(buf, m.name, _signature(m), returns, is_async=False)
+            with buf.indent():
+                verb = "" if returns == "None" else "return "
+                names = [p.name for p in m.params]
+                _wrapped(buf, f"{verb}self.{_attribute(m)}(", names, ")")
 
 
 def _handler(buf: Buffer, service: model.Service, tracing: bool) -> None:

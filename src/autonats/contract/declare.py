@@ -104,6 +104,8 @@ class MethodOptions:
     """What ``@autonats.method`` / ``@autonats.oneway`` recorded on a method.
 
     ``None`` means "use the generator's default" (for ``breaker``: no breaker).
+    ``stream`` is not set by a decorator: the generator sets it for a method
+    declared ``def name(...) -> AsyncIterator[T]`` (a server stream of ``T`` items).
     """
 
     timeout: float | None = None
@@ -111,6 +113,7 @@ class MethodOptions:
     oneway: bool = False
     durable: bool = False
     breaker: Breaker | None = None
+    stream: bool = False
 
 
 def service(

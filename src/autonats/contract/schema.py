@@ -156,7 +156,9 @@ def asyncapi(
     Each method is a channel on its subject that the handler *receives* on,
     with the request message; request/reply methods also have a reply channel
     (the caller's inbox, so no fixed address) with the reply message and one
-    message per declared error plus the built-in errors.
+    message per declared error plus the built-in errors. A stream's reply
+    channel carries its items and control messages instead of one reply, and
+    a second channel and operation take the client's credit and cancel.
     """
     services = list(services)
     if not services:
@@ -281,19 +283,27 @@ def _method(
     key = f"{service.name}.{method.name}"
     params = ", ".join(p.name for p in method.params)
     request_key, reply_key = f"{key}.request", f"{key}.reply"
+    request_headers: dict[str, Any] = {
+        wire.TIMEOUT_HEADER: {
+            "type": "string",
+            "pattern": "^[0-9]{1,9}$",
+            "description": (
+                "milliseconds the whole stream may still take"
+                if method.stream
+                else "milliseconds the caller still waits for the reply"
+            ),
+        }
+    }
+    if method.stream:
+        request_headers.update(_CREDIT_HEADERS)
     messages[request_key] = {
         "name": request_key,
         "title": f"{service.name}.{method.name}({params})",
         "contentType": "application/json",
         "headers": {
             "type": "object",
-            "properties": {
-                wire.TIMEOUT_HEADER: {
-                    "type": "string",
-                    "pattern": "^[0-9]{1,9}$",
-                    "description": "milliseconds the caller still waits for the reply",
-                }
-            },
+            "properties": request_headers,
+            **({"required": [wire.CREDIT_HEADER]} if method.stream else {}),
         },
         "payload": request,
     }
@@ -314,11 +324,15 @@ def _method(
         # Not a queue-group subscription: JetStream delivers (section 10).
         bindings: dict[str, Any] = {}
     else:
-        summary = (
-            "oneway: published without a reply subject, never answered"
-            if method.oneway
-            else f"request/reply; timeout {method.timeout:g} s"
-        )
+        if method.oneway:
+            summary = "oneway: published without a reply subject, never answered"
+        elif method.stream:
+            summary = (
+                "server stream: items go to the caller's reply subject as its "
+                f"credit allows; each item waited for at most {method.timeout:g} s"
+            )
+        else:
+            summary = f"request/reply; timeout {method.timeout:g} s"
         bindings = {"nats": {"queue": wire.QUEUE_GROUP, "bindingVersion": "0.1.0"}}
     operation: dict[str, Any] = {
         "action": "receive",
@@ -332,17 +346,23 @@ def _method(
         "x-autonats-concurrency": method.concurrency,
         "x-autonats-oneway": method.oneway,
         "x-autonats-durable": method.durable,
+        "x-autonats-stream": method.stream,
     }
-    if not method.oneway:
+    if method.stream:
+        replies = _stream_messages(key, reply, messages)
+        _stream_control(key, method, prefix, messages, channels, operations)
+    elif not method.oneway:
         messages[reply_key] = {
             "name": reply_key,
             "title": f"{service.name}.{method.name} reply",
             "contentType": "application/json",
             "payload": reply,
         }
+        replies = {"reply": {"$ref": f"#/components/messages/{reply_key}"}}
+    if not method.oneway:
         reply_channel = f"{key}.reply"
         channel_messages = {
-            "reply": {"$ref": f"#/components/messages/{reply_key}"},
+            **replies,
             **{ref["$ref"].rsplit(".", 1)[-1]: ref for ref in error_refs},
         }
         channels[reply_channel] = {
@@ -360,6 +380,127 @@ def _method(
             ],
         }
     operations[key] = operation
+
+
+_CREDIT_HEADERS: dict[str, Any] = {
+    wire.CREDIT_HEADER: {
+        "type": "string",
+        "pattern": "^[0-9]{1,18}$",
+        "description": "items the client accepts in all since the stream opened",
+    },
+    wire.CREDIT_BYTES_HEADER: {
+        "type": "string",
+        "pattern": "^[0-9]{1,18}$",
+        "description": "bytes of items the client accepts in all since the stream "
+        "opened (optional)",
+    },
+}
+
+
+def _control_message(
+    key: str,
+    kind: str,
+    summary: str,
+    headers: dict[str, Any],
+    optional: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    return {
+        "name": f"{key}.{kind}",
+        "title": f"{key} {kind}",
+        "summary": summary,
+        "headers": {
+            "type": "object",
+            "properties": {wire.STREAM_HEADER: {"const": kind}, **headers},
+            "required": [
+                wire.STREAM_HEADER,
+                *(name for name in headers if name not in optional),
+            ],
+        },
+    }
+
+
+def _stream_messages(
+    key: str, item: dict[str, Any], messages: dict[str, Any]
+) -> dict[str, Any]:
+    """The messages a stream's handler sends to the caller's reply subject."""
+    items = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+    messages[f"{key}.item"] = {
+        "name": f"{key}.item",
+        "title": f"{key} item",
+        "summary": "One item: a message without headers whose body is the item",
+        "contentType": "application/json",
+        "payload": item,
+    }
+    messages[f"{key}.open"] = _control_message(
+        key,
+        wire.STREAM_OPEN,
+        "The stream started; credit and cancel go to the control subject",
+        {wire.CONTROL_HEADER: {"type": "string"}},
+    )
+    messages[f"{key}.heartbeat"] = _control_message(
+        key,
+        wire.STREAM_HEARTBEAT,
+        f"Sent after {wire.HEARTBEAT_INTERVAL:g} s without another message",
+        {wire.ITEMS_HEADER: items},
+    )
+    messages[f"{key}.end"] = _control_message(
+        key, wire.STREAM_END, "The last item was sent", {wire.ITEMS_HEADER: items}
+    )
+    return {
+        kind: {"$ref": f"#/components/messages/{key}.{kind}"}
+        for kind in ("item", "open", "heartbeat", "end")
+    }
+
+
+def _stream_control(
+    key: str,
+    method: MethodSpec,
+    prefix: str,
+    messages: dict[str, Any],
+    channels: dict[str, Any],
+    operations: dict[str, Any],
+) -> None:
+    """The channel a stream's handler receives the client's credit and cancel on."""
+    control = f"{key}.control"
+    messages[f"{key}.credit"] = _control_message(
+        key,
+        wire.STREAM_CREDIT,
+        f"More credit (totals); also the client's heartbeat, at least every "
+        f"{wire.HEARTBEAT_INTERVAL:g} s",
+        dict(_CREDIT_HEADERS),
+        optional=(wire.CREDIT_BYTES_HEADER,),
+    )
+    messages[f"{key}.cancel"] = _control_message(
+        key, wire.STREAM_CANCEL, "Stop the stream (idempotent)", {}
+    )
+    channels[control] = {
+        "address": wire.control_subject(
+            method.subject(prefix), "{instance}", "{stream}"
+        ),
+        "title": f"{key} control",
+        "description": "Where the client of one stream sends credit and cancel: "
+        "the handler names it in its open message.",
+        "parameters": {
+            "instance": {"description": "the handler instance's id ($SRV)"},
+            "stream": {"description": "the stream's token, chosen by the handler"},
+        },
+        "messages": {
+            kind: {"$ref": f"#/components/messages/{key}.{kind}"}
+            for kind in ("credit", "cancel")
+        },
+    }
+    pointer = _pointer(control)
+    operations[control] = {
+        "action": "receive",
+        "channel": {"$ref": f"#/channels/{pointer}"},
+        "title": f"{key} control",
+        "summary": f"credit and cancel from a stream's client; a stream whose "
+        f"client is silent for {wire.PEER_TIMEOUT:g} s ends",
+        "messages": [
+            {"$ref": f"#/channels/{pointer}/messages/{kind}"}
+            for kind in ("credit", "cancel")
+        ],
+    }
 
 
 def _pointer(key: str) -> str:

@@ -7,6 +7,7 @@ Protocol stays the single source of truth for names and types.
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +24,9 @@ __all__ = [
     "ServiceSpec",
     "build",
     "error_fields",
+    "is_stream_type",
     "resolve_method",
+    "stream_item",
     "type_problem",
 ]
 
@@ -34,7 +37,11 @@ DEFAULT_QUEUE = 100
 
 @dataclass(frozen=True, eq=False)
 class MethodSpec:
-    """Everything the runtime knows about one method."""
+    """Everything the runtime knows about one method.
+
+    For a stream (``stream``), ``returns`` is the type of each item and
+    ``timeout`` bounds the wait for each item (docs/protocol.md, section 11).
+    """
 
     service: str
     name: str
@@ -47,6 +54,7 @@ class MethodSpec:
     version: str = "0.0.0"  # the service's
     #: The callers' circuit breaker, as declared; None: none (a client may add one).
     breaker: Breaker | None = None
+    stream: bool = False
     args_type: type[msgspec.Struct] = field(init=False, repr=False)
     args_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
     reply_decoder: Callable[[bytes], Any] = field(init=False, repr=False)
@@ -115,6 +123,11 @@ def build(
     specs = {}
     for method_name, options in methods.items():
         params, returns = resolve_method(protocol, method_name)
+        if options.stream:
+            try:
+                returns = stream_item(returns)
+            except DeclarationError as exc:
+                raise DeclarationError(f"method {method_name!r}: {exc}") from None
         specs[method_name] = MethodSpec(
             service=name,
             name=method_name,
@@ -130,6 +143,7 @@ def build(
             durable=options.durable,
             version=version,
             breaker=options.breaker,
+            stream=options.stream,
         )
     return ServiceSpec(
         name=name,
@@ -178,6 +192,39 @@ def resolve_method(protocol: type, name: str) -> tuple[tuple[codec.Param, ...], 
 
 def _none_type(tp: Any) -> Any:
     return None if tp is type(None) else tp
+
+
+_STREAM_TYPES = (collections.abc.AsyncIterator, collections.abc.AsyncGenerator)
+
+
+def is_stream_type(tp: Any) -> bool:
+    """Whether ``tp`` is ``AsyncIterator[...]`` or ``AsyncGenerator[...]``
+    (``typing`` or ``collections.abc``, with or without arguments)."""
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp in _STREAM_TYPES or typing.get_origin(tp) in _STREAM_TYPES
+
+
+def stream_item(tp: Any) -> Any:
+    """The item type ``T`` of ``AsyncIterator[T]`` or ``AsyncGenerator[T, None]``.
+
+    Raises :class:`DeclarationError` (without a location) for anything else.
+    """
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin not in _STREAM_TYPES or not args:
+        raise DeclarationError(
+            "a stream returns AsyncIterator[T] or AsyncGenerator[T, None]: "
+            "name the type T of its items"
+        )
+    if origin is collections.abc.AsyncGenerator and args[1] not in (None, type(None)):
+        raise DeclarationError(
+            "a stream cannot receive values (asend): declare "
+            f"AsyncGenerator[{_type_name(args[0])}, None] or AsyncIterator[...]"
+        )
+    return _none_type(args[0])
 
 
 def type_problem(tp: Any) -> str | None:

@@ -12,22 +12,39 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "CONTROL_HEADER",
+    "CREDIT_BYTES_HEADER",
+    "CREDIT_HEADER",
     "DEFAULT_PREFIX",
     "ERROR_CODE_HEADER",
     "ERROR_HEADER",
+    "HEARTBEAT_INTERVAL",
+    "ITEMS_HEADER",
+    "MAX_COUNT",
     "MAX_TIMEOUT_MS",
+    "PEER_TIMEOUT",
     "QUEUE_GROUP",
+    "RETRY_FIRST",
+    "RETRY_MAX",
     "STATUS_HEADER",
+    "STREAM_CANCEL",
+    "STREAM_CREDIT",
+    "STREAM_END",
+    "STREAM_HEADER",
+    "STREAM_HEARTBEAT",
+    "STREAM_OPEN",
     "TIMEOUT_HEADER",
     "ErrorBody",
     "check_prefix",
     "check_timeout",
     "consumer_name",
+    "control_subject",
     "dead_letter_subject",
     "dead_stream_name",
     "error_headers",
     "major",
     "method_subject",
+    "parse_count",
     "parse_timeout",
     "service_key",
     "service_token",
@@ -50,6 +67,10 @@ STATUS_HEADER = "Status"
 #: The largest ``Autonats-Timeout`` value (9 digits, about 11.5 days); clients
 #: never send more, handlers refuse longer values as malformed.
 MAX_TIMEOUT_MS = 999_999_999
+#: Backoff of a client retrying a request shed with 503 ``Overloaded`` (never
+#: started, so safe to retry): the first pause, doubled up to the last one.
+RETRY_FIRST = 0.005
+RETRY_MAX = 0.25
 
 _TIMEOUT_RE = re.compile(r"[0-9]{1,9}")
 # A subject token: no whitespace, no wildcard, no dot (nats-server's rules).
@@ -194,3 +215,55 @@ def dead_letter_subject(
     """Where calls that failed every delivery are kept:
     ``<prefix>.dead.<service>[.v<MAJOR>].<method>``."""
     return f"{prefix}.dead.{service_token(service, version)}.{method}"
+
+
+# -- server streams (docs/protocol.md, section 11) ----------------------------
+
+#: The kind of a stream's control message (items carry no headers at all).
+STREAM_HEADER = "Autonats-Stream"
+#: Handler -> client: the stream started; ``Autonats-Control`` says where to
+#: send credit and cancel.
+STREAM_OPEN = "open"
+#: Handler -> client: nothing else to send lately; ``Autonats-Items`` so far.
+STREAM_HEARTBEAT = "heartbeat"
+#: Handler -> client: the last item was sent; ``Autonats-Items`` in all.
+STREAM_END = "end"
+#: Client -> handler: ``Autonats-Credit`` items accepted in all (also its heartbeat).
+STREAM_CREDIT = "credit"
+#: Client -> handler: stop the stream (idempotent).
+STREAM_CANCEL = "cancel"
+#: Items the client accepts in total since the stream opened (request, credit).
+CREDIT_HEADER = "Autonats-Credit"
+#: Optional: bytes of items (bodies) the client accepts in total since the
+#: stream opened; the handler sends an item only while it has sent fewer.
+CREDIT_BYTES_HEADER = "Autonats-Credit-Bytes"
+#: Where the client sends credit and cancel (the handler's open message).
+CONTROL_HEADER = "Autonats-Control"
+#: Items the handler has sent so far (heartbeat, end).
+ITEMS_HEADER = "Autonats-Items"
+#: Each side of a stream sends its peer a message at least this often (seconds).
+HEARTBEAT_INTERVAL = 1.0
+#: A side that hears nothing from its peer for this long (seconds) gives up.
+PEER_TIMEOUT = 5.0
+#: The largest count (credit, items) a stream message carries: 18 digits.
+MAX_COUNT = 10**18 - 1
+
+_COUNT_RE = re.compile(r"[0-9]{1,18}")
+
+
+def control_subject(method_subject: str, instance: str, stream: str) -> str:
+    """Where a stream's client sends credit and cancel: ``<method subject>.<instance>.<stream>``."""
+    return f"{method_subject}.{instance}.{stream}"
+
+
+def parse_count(header: str, value: str | None) -> int:
+    """A count (``Autonats-Credit``, ``Autonats-Items``): 1 to 18 ASCII digits.
+
+    Raises ``ValueError`` naming ``header`` for anything else, a missing value included.
+    """
+    if value is None or not _COUNT_RE.fullmatch(value):
+        shown = "missing" if value is None else f"not {value[:20]!r}"
+        raise ValueError(
+            f"the {header} header must be a count of items, 1 to 18 digits ({shown})"
+        )
+    return int(value)

@@ -45,7 +45,7 @@ class Endpoint:
 
     Times are nanoseconds. ``metadata`` of an autonats endpoint holds
     ``request_schema``, ``reply_schema`` (JSON Schema, as JSON text),
-    ``errors``, ``timeout_ms`` and ``oneway``.
+    ``errors``, ``timeout_ms``, ``oneway``, ``durable`` and ``stream``.
     """
 
     name: str

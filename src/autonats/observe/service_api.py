@@ -139,6 +139,7 @@ def endpoint_metadata(spec: ServiceSpec, method: MethodSpec) -> dict[str, str]:
     meta = {
         "oneway": "true" if method.oneway else "false",
         "durable": "true" if method.durable else "false",
+        "stream": "true" if method.stream else "false",
         "timeout_ms": str(int(method.timeout * 1000)),
         "errors": json.dumps(
             [

@@ -14,13 +14,16 @@ Every kind of call goes through one pipeline, :meth:`Client._invoke`:
 5. decode the reply, or raise the mapped error;
 6. count the outcome and latency (and tell the breaker), end the span.
 
-A new kind of call is a new transport; it inherits everything else.
+A new kind of call is a new transport; it inherits everything else. A
+server stream is one: its transport (runtime/stream.py) opens the stream and
+returns when the stream ends, so the pipeline records a stream as one call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -55,8 +58,24 @@ from autonats.runtime import durable, permissions
 from autonats.runtime.breaker import CircuitBreaker
 from autonats.runtime.context import _current
 from autonats.runtime.inbox import Inbox, inbox_for
+from autonats.runtime.stream import (
+    DEFAULT_WINDOW,
+    DEFAULT_WINDOW_BYTES,
+    Receiver,
+    Run,
+    Stream,
+    check_window,
+)
 
-__all__ = ["BreakerSetting", "Call", "Client", "Publish", "ServiceClient", "Transport"]
+__all__ = [
+    "BreakerSetting",
+    "Call",
+    "Client",
+    "Publish",
+    "ServiceClient",
+    "StreamCall",
+    "Transport",
+]
 
 R = TypeVar("R")
 
@@ -64,8 +83,8 @@ R = TypeVar("R")
 _now = time.monotonic
 
 # Backoff for requests a handler shed with 503 (never started, so safe to retry).
-_RETRY_FIRST = 0.005
-_RETRY_MAX = 0.25
+_RETRY_FIRST = wire.RETRY_FIRST
+_RETRY_MAX = wire.RETRY_MAX
 
 #: Step 4 of the pipeline for one kind of call: ``(client, spec, subject,
 #: payload, headers, deadline, explicit)`` -> the decoded result. ``headers``
@@ -90,7 +109,9 @@ class Client:
     another call never waits past that call's deadline. ``prefix`` is the first
     part of every subject (docs/protocol.md, section 1). ``breaker``
     (:data:`BreakerSetting`) overrides the methods' declared circuit breakers;
-    each client keeps its own.
+    each client keeps its own. ``stream_window`` and ``stream_window_bytes``
+    bound how far a stream's handler may run ahead of its consumer, in items
+    and in bytes: what the stream may buffer.
     """
 
     def __init__(
@@ -102,6 +123,8 @@ class Client:
         prefix: str = wire.DEFAULT_PREFIX,
         tracing: Tracing | None = None,
         breaker: BreakerSetting = None,
+        stream_window: int = DEFAULT_WINDOW,
+        stream_window_bytes: int = DEFAULT_WINDOW_BYTES,
     ) -> None:
         if timeout is not None:
             timeout = wire.check_timeout(timeout)
@@ -111,6 +134,10 @@ class Client:
         self.spec = spec
         self.timeout = timeout
         self.prefix = prefix
+        self.stream_window = check_window(stream_window)
+        self.stream_window_bytes = check_window(
+            stream_window_bytes, "stream_window_bytes"
+        )
         self._tracing = tracing
         self._subjects = {name: m.subject(prefix) for name, m in spec.methods.items()}
         self._stats = {name: ClientStats() for name in spec.methods}
@@ -139,9 +166,15 @@ class Client:
     async def call(self, method: str, args: Sequence[Any]) -> Any:
         """Call ``method`` with ``args`` (in parameter order); return its decoded result."""
         spec = self.spec.methods[method]
+        if spec.stream:
+            raise TypeError(f"{spec.service}.{method} is a stream: use stream()")
         return await self._invoke(
             spec, self._stats[method], args, _transport(spec), self._breakers[method]
         )
+
+    def stream(self, method: str, args: Sequence[Any]) -> Stream[Any]:
+        """Open stream ``method`` with ``args`` (in parameter order), on first use."""
+        return StreamCall[Any](self, method)(*args)
 
     async def publish(self, method: str, args: Sequence[Any]) -> None:
         """Send a oneway call: without a reply subject; returns once it is written
@@ -409,6 +442,50 @@ class Publish(Call[None]):
     __slots__ = ()
 
 
+class StreamCall(Generic[R]):
+    """One stream method of a :class:`Client`, typed by its items.
+
+    Generated clients hold one per stream method: ``call(*args)`` returns a
+    :class:`~autonats.runtime.stream.Stream` whose task runs the pipeline.
+    """
+
+    __slots__ = ("_breaker", "_client", "_decode", "_label", "_spec", "_stats")
+
+    def __init__(self, client: Client, method: str) -> None:
+        self._client = client
+        self._spec = client.spec.methods[method]
+        self._stats = client.stats()[method]
+        self._breaker = client.breaker(method)
+        self._decode = functools.partial(_decode, self._spec)
+        self._label = f"{self._spec.service}.{method}"
+        if not self._spec.stream:
+            raise TypeError(f"{self._label} is not a stream")
+
+    def __call__(self, *args: Any) -> Stream[R]:
+        client, spec, stats, breaker = (
+            self._client,
+            self._spec,
+            self._stats,
+            self._breaker,
+        )
+
+        def launch(run: Run) -> Coroutine[Any, Any, Any]:
+            return client._invoke(spec, stats, args, run, breaker)
+
+        receiver: Receiver[R] = Receiver(
+            client.nc,
+            client._start,
+            launch,
+            self._decode,
+            client._error,
+            label=self._label,
+            timeout=client.timeout or spec.timeout,
+            window=client.stream_window,
+            window_bytes=client.stream_window_bytes,
+        )
+        return Stream(receiver)
+
+
 class ServiceClient:
     """Base of the generated ``<Name>Client`` classes.
 
@@ -430,6 +507,8 @@ class ServiceClient:
         timeout: float | None = None,
         prefix: str = wire.DEFAULT_PREFIX,
         breaker: BreakerSetting = None,
+        stream_window: int = DEFAULT_WINDOW,
+        stream_window_bytes: int = DEFAULT_WINDOW_BYTES,
     ) -> None:
         spec = self._spec
         self._client = Client(
@@ -439,9 +518,13 @@ class ServiceClient:
             prefix=prefix,
             tracing=tracing_.enabled() if self._traced else None,
             breaker=breaker,
+            stream_window=stream_window,
+            stream_window_bytes=stream_window_bytes,
         )
         for name, method in spec.methods.items():
-            kind = Publish if method.oneway else Call
+            kind: type[Any] = (
+                StreamCall if method.stream else Publish if method.oneway else Call
+            )
             setattr(self, f"_call_{name}", kind(self._client, name))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import nats.aio.msg
 import nats.aio.subscription
+from autonats.contract import codec
 from autonats.contract.spec import MethodSpec
 from autonats.observe.stats import EndpointStats
 from nats.aio.subscription import (
@@ -26,17 +27,27 @@ ONEWAY_QUEUE_BYTES = DEFAULT_SUB_PENDING_BYTES_LIMIT
 
 
 class Endpoint:
-    """One method being served. ``stats.in_flight`` counts the slots taken."""
+    """One method being served. ``stats.in_flight`` counts the slots taken.
+
+    The handler invokes the implementation as ``impl(*values)`` when
+    ``direct``, else through ``invoke(msg, values)``: by keyword where the
+    signature needs it, or, for a stream, the stream's whole life. ``settle``
+    is the settle step of a message that arrived on ``sub`` (None: reply on
+    its reply subject).
+    """
 
     __slots__ = (
         "claimed",
+        "direct",
         "dropped_logged_at",
         "dropped_unlogged",
         "impl",
+        "invoke",
         "limit",
         "pending",
         "pending_bytes",
         "queue_size",
+        "settle",
         "slot_freed",
         "spec",
         "stats",
@@ -52,6 +63,11 @@ class Endpoint:
     ) -> None:
         self.spec = spec
         self.impl = impl
+        self.direct = spec.by_position
+        self.invoke: Callable[[nats.aio.msg.Msg, tuple[Any, ...]], Awaitable[Any]] = (
+            self._call_with
+        )
+        self.settle: Any = None  # a handler.Settle, or None
         self.limit = limit
         self.queue_size = queue_size
         self.stats = EndpointStats(concurrency=limit)
@@ -67,6 +83,10 @@ class Endpoint:
         self.slot_freed = asyncio.Event()
         self.dropped_unlogged = 0
         self.dropped_logged_at = float("-inf")
+
+    def _call_with(self, msg: nats.aio.msg.Msg, values: tuple[Any, ...]) -> Any:
+        # Not ``async def``: the implementation's coroutine is the call's.
+        return codec.call_with(self.impl, values, self.spec.params)
 
     def has_room(self, msg: nats.aio.msg.Msg) -> bool:
         """Whether ``msg`` may wait in the queue: a request within ``queue_size``,

@@ -10,6 +10,10 @@ how a message arrives and how its outcome is settled:
 - a JetStream consumer (durable oneway methods, :mod:`autonats.runtime.durable`):
   settle = ack, nak with backoff, or dead-letter and ack.
 
+A stream method arrives like a request; its invoke step runs the stream's
+whole life and its settle step sends the error that ends a failed stream
+(:mod:`autonats.runtime.stream_handler`).
+
 nats-py calls a subscription's callback one message at a time, so the callback
 never awaits the implementation: it starts a task per message, up to the
 method's concurrency, and parks further messages in a queue; a request past
@@ -20,6 +24,7 @@ its (much larger) bound is dropped and counted.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import sys
 import time
@@ -46,6 +51,7 @@ from autonats.runtime.durable import DurableConsumer, StreamOptions, Streams
 from autonats.runtime.endpoint import Endpoint
 from autonats.runtime.outlier import Ejector, OutlierEjection
 from autonats.runtime.reply import Reply, overloaded, service_reply
+from autonats.runtime.stream_handler import StreamMethod
 
 __all__ = ["Handler", "Settle"]
 
@@ -139,6 +145,7 @@ class Handler(Generic[P]):
         self._tracing = tracing
         self.started: float | None = None  # time.time() of run()
         self._endpoints: dict[str, Endpoint] = {}
+        self._streams: dict[str, StreamMethod] = {}
         self._consumers: dict[str, DurableConsumer] = {}
         self._stream_options = stream_options
         for name, method in spec.methods.items():
@@ -148,7 +155,7 @@ class Handler(Generic[P]):
                     f"{type(impl).__name__} does not implement {spec.name}.{name}: "
                     f"add 'async def {name}(...)'"
                 )
-            self._endpoints[name] = Endpoint(
+            ep = self._endpoints[name] = Endpoint(
                 method,
                 bound,
                 concurrency or method.concurrency,
@@ -156,6 +163,17 @@ class Handler(Generic[P]):
             )
             if outlier and not method.durable:  # durable calls are pulled, not routed
                 self._endpoints[name].stats.outlier = OutlierStats(outlier.window)
+            if method.stream:
+                if inspect.iscoroutinefunction(bound):
+                    raise TypeError(
+                        f"{type(impl).__name__}.{name} is a coroutine function, but "
+                        f"{spec.name}.{name} is a stream: make it an async "
+                        "generator (yield each item)"
+                    )
+                streams = self._streams[name] = StreamMethod(nc, ep, _expire)
+                ep.direct = False
+                ep.invoke = streams.invoke
+                ep.settle = streams.settle
         self._outlier = outlier or None
         self._ejector: Ejector | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -235,6 +253,11 @@ class Handler(Generic[P]):
                 await consumer.start()
                 continue
 
+            served = self._streams.get(ep.spec.name)
+            if served is not None:
+                steps.append(f"subscribing the stream control subjects of {subject}")
+                await served.start(subject, self.service.id)
+                steps.append(f"subscribing {subject}")
             await self._subscribe(ep)
         self.started = time.time()
         steps.append("answering $SRV discovery")
@@ -283,13 +306,17 @@ class Handler(Generic[P]):
                 except nats.errors.Error as exc:
                     log.debug("unsubscribing %s failed: %s", ep.sub.subject, exc)
                 ep.sub = None
+        for streams in self._streams.values():
+            await streams.stop()
         self.started = None
 
     async def shutdown(self) -> None:
         """Stop taking requests, finish and answer every accepted one, then unsubscribe.
 
         Subscriptions are drained: the server stops routing to this handler, and
-        messages it already routed here are still served.
+        messages it already routed here are still served. Open streams are
+        ended (their clients get a 503 ``ShuttingDown`` error after the items
+        sent so far); streams not started yet are shed (503, retried elsewhere).
         """
         if not self._running:
             return
@@ -299,6 +326,8 @@ class Handler(Generic[P]):
             await self._ejector.stop()  # no method steps out or back in from now
             self._ejector = None
         await self.service.stop()
+        for streams in self._streams.values():
+            streams.end_all()
         for consumer in self._consumers.values():
             await consumer.stop()
         for ep in self._endpoints.values():
@@ -311,6 +340,8 @@ class Handler(Generic[P]):
                     )
                 ep.sub = None
         await self._idle.wait()
+        for streams in self._streams.values():
+            await streams.stop()
         consumers, self._consumers = self._consumers, {}
         for consumer in consumers.values():
             await consumer.close()
@@ -414,7 +445,7 @@ class Handler(Generic[P]):
                     claimed = False
                     ep.claimed -= 1
                 ep.stats.queued = max(len(pending) - ep.claimed, 0)
-                await self._serve_one(task, ep, msg, arrived, None)
+                await self._serve_one(task, ep, msg, arrived, ep.settle)
         finally:
             if claimed:  # cancelled before it took a message
                 ep.claimed -= 1
@@ -457,7 +488,8 @@ class Handler(Generic[P]):
         ``settle`` None: the core NATS transport; the deadline is arrival +
         ``Autonats-Timeout`` (a caller waits), the outcome is replied on the
         reply subject, if any. Else the transport's own settle step; the
-        deadline is arrival + the declared timeout (a stored call).
+        deadline is arrival + the declared timeout (a stored call; a stream
+        must start by then, and its invoke step sets the stream's own).
 
         The steps are inlined, not split into coroutines: each coroutine level
         costs about as much as a oneway call's whole useful work.
@@ -492,10 +524,10 @@ class Handler(Generic[P]):
                 # 3. invoke, cancelled by the loop's sweeper at the deadline
                 self._deadlines.watch(task, deadline, _expire, task)
                 watched = True
-                if spec.by_position:
+                if ep.direct:
                     result = await ep.impl(*values)
                 else:
-                    result = await codec.call_with(ep.impl, values, spec.params)
+                    result = await ep.invoke(msg, values)
                 # 4. encode
                 if not spec.oneway:
                     body = _encode_result(result)

@@ -13,6 +13,9 @@ request    subscribe ``<subject> q``; one reply             publish ``<subject>`
 oneway     subscribe ``<subject> q``                        publish ``<subject>``
 durable    the JetStream API of its consumer and streams,   publish ``<subject>``; look up or create the
            the dead-letter subject, its inbox; one ack      work stream; subscribe its inbox
+stream     subscribe ``<subject> q`` and the control        publish ``<subject>`` and the control
+           subjects ``<subject>.*.*``; any number of        subjects ``<subject>.*.*`` (credit,
+           replies (items) for :data:`STREAM_EXPIRES`       cancel); subscribe its inbox
 =========  ==============================================  ============================================
 
 Every handler also answers ``$SRV`` discovery (subscribe, replies). Replies
@@ -55,6 +58,10 @@ JS_API = "$JS.API"
 DEFAULT_RESPONSE_EXPIRES = 120.0
 #: Time a reply or an ack may take past the method's declared timeout.
 RESPONSE_MARGIN = 60.0
+#: How long a stream's handler may keep sending items to one request (seconds):
+#: nats-server's ``expires`` of its ``allow_responses``. A stream that runs
+#: longer needs the user's ``allow_responses`` raised by hand.
+STREAM_EXPIRES = 24 * 3600.0
 
 Role = Literal["handler", "client"]
 
@@ -141,7 +148,10 @@ def _union(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:
 
 
 def method_kind(method: MethodSpec) -> str:
-    """``request``, ``oneway`` or ``durable``: what decides a method's permissions."""
+    """``request``, ``oneway``, ``durable`` or ``stream``: what decides a
+    method's permissions."""
+    if method.stream:
+        return "stream"
     if method.durable:
         return "durable"
     if method.oneway:
@@ -166,10 +176,17 @@ def method_permissions(
     )
     kind = method_kind(method)
     work = wire.stream_name(prefix, service.name, service.version)
+    # A stream's credit, heartbeats and cancel: <subject>.<instance>.<token>.
+    control = f"{subject}.*.*"
     if role == "handler":
         if kind == "request":
             return Permissions(
                 subscribe=(f"{subject} {wire.QUEUE_GROUP}",), responses=replies
+            )
+        if kind == "stream":
+            return Permissions(
+                subscribe=(f"{subject} {wire.QUEUE_GROUP}", control),
+                responses=Responses(-1, STREAM_EXPIRES),
             )
         if kind == "oneway":
             return Permissions(subscribe=(f"{subject} {wire.QUEUE_GROUP}",))
@@ -195,6 +212,8 @@ def method_permissions(
         )
     if kind == "request":
         return Permissions(publish=(subject,), subscribe=(inbox,))
+    if kind == "stream":
+        return Permissions(publish=(subject, control), subscribe=(inbox,))
     if kind == "oneway":
         return Permissions(publish=(subject,))
     return Permissions(
