@@ -59,7 +59,9 @@ def test_one_instance(served: Served, nats_url: str) -> None:
     assert "touch(id: str) -> None" in info.stdout
     assert "oneway" in info.stdout
     assert "watch(since: int = 0) -> AsyncIterator[UserEvent]" in info.stdout
-    assert "autonats.user.v1.watch, queue q, stream, timeout 60s per item" in info.stdout
+    assert (
+        "autonats.user.v1.watch, queue q, stream, timeout 60s per item" in info.stdout
+    )
     assert "Users of the shop." in info.stdout
 
 
@@ -127,7 +129,9 @@ def test_call_of_a_stream_prints_each_item_on_a_line(
         (1, "created", "Ada"),
         (2, "created", "Bob"),
     ]
-    assert watch.stderr.strip() == "autonats: autonats.user.v1.watch: no item within 1 s"
+    assert (
+        watch.stderr.strip() == "autonats: autonats.user.v1.watch: no item within 1 s"
+    )
     since = cli(
         "call",
         "user.watch",
