@@ -36,6 +36,12 @@ export interface Profile {
   links?: string[];
 }
 
+export interface UserEvent {
+  seq: number;
+  kind: "created" | "deleted";
+  user: User;
+}
+
 export type Point = [lat: number, lon: number];
 
 export const Priority = {
@@ -83,6 +89,7 @@ const USER_SERVICE: autonats.ServiceDef = {
     stats: { timeout: 5000 },
     profile: { timeout: 5000 },
     sleep: { timeout: 5000 },
+    watch: { timeout: 60000, kind: "stream" },
   },
   errors: { UserNotFound },
 };
@@ -131,6 +138,12 @@ export interface UserService {
   profile(profile: Profile, options?: autonats.CallOptions): Promise<Profile>;
 
   sleep(seconds: number, options?: autonats.CallOptions): Promise<number>;
+
+  /** @param since - default `0` */
+  watch(
+    since?: number,
+    options?: autonats.StreamOptions,
+  ): autonats.Stream<UserEvent>;
 }
 
 /** Calls service `user` over NATS. */
@@ -195,6 +208,13 @@ export class UserClient implements UserService {
 
   sleep(seconds: number, options?: autonats.CallOptions): Promise<number> {
     return this.#client.call("sleep", { seconds }, options);
+  }
+
+  watch(
+    since?: number,
+    options?: autonats.StreamOptions,
+  ): autonats.Stream<UserEvent> {
+    return this.#client.stream("watch", { since }, options);
   }
 }
 

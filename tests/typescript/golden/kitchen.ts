@@ -109,6 +109,7 @@ const KITCHEN_SERVICE: autonats.ServiceDef = {
     record: { timeout: 5000, kind: "durable" },
     slow: { timeout: 30000 },
     fast: { timeout: 250 },
+    watch: { timeout: 5000, kind: "stream" },
   },
   errors: { Conflict, NotFound },
 };
@@ -257,6 +258,13 @@ export interface KitchenService {
   slow(options?: autonats.CallOptions): Promise<autonats.Base64String>;
 
   fast(options?: autonats.CallOptions): Promise<boolean>;
+
+  /** @param limit - default `null` */
+  watch(
+    prefix: string,
+    limit?: number | null,
+    options?: autonats.StreamOptions,
+  ): autonats.Stream<Item>;
 }
 
 /** Calls service `kitchen` over NATS. */
@@ -449,5 +457,13 @@ export class KitchenClient implements KitchenService {
 
   fast(options?: autonats.CallOptions): Promise<boolean> {
     return this.#client.call("fast", {}, options);
+  }
+
+  watch(
+    prefix: string,
+    limit?: number | null,
+    options?: autonats.StreamOptions,
+  ): autonats.Stream<Item> {
+    return this.#client.stream("watch", { prefix, limit }, options);
   }
 }

@@ -129,11 +129,11 @@ class _Param:
 class _Method:
     wire: str
     name: str  # camelCase
-    kind: str  # "call", "oneway" or "durable"
+    kind: str  # "call", "oneway", "durable" or "stream"
     params: tuple[_Param, ...]
     options: str  # the name of the trailing CallOptions parameter
-    returns: TsType
-    timeout_ms: int
+    returns: TsType  # a stream's: the type of each item
+    timeout_ms: int  # a stream's: the wait for each item
     doc: str
 
 
@@ -216,12 +216,9 @@ class _Where:
 
 
 def _kind(method: model.Method, spec: MethodSpec) -> str:
-    """The kind of call; a kind the TypeScript runtime lacks is a clear error."""
-    if getattr(spec, "stream", False) or getattr(method, "stream", False):
-        raise DeclarationError(
-            f"method {spec.name!r} is a stream, which the TypeScript generator "
-            "does not support yet; generate the Python client for it"
-        )
+    """The kind of call: ``call``, ``oneway``, ``durable`` or ``stream``."""
+    if spec.stream:
+        return "stream"
     if method.durable:
         return "durable"
     if method.oneway:
@@ -237,10 +234,7 @@ def _method(
     method: model.Method,
 ) -> _Method:
     func = getattr(service.cls, method.name)
-    try:
-        kind = _kind(method, spec)
-    except DeclarationError as exc:
-        raise where.error(exc.message, func) from None
+    kind = _kind(method, spec)
     name = camel_case(method.name)
     if name == "constructor":
         raise where.error(
@@ -271,11 +265,16 @@ def _method(
                 default=_json(p.default) if has_default else None,
             )
         )
-    returns = (
-        atom("void")
-        if spec.returns is None
-        else where.mapped(types, spec.returns, f"return type of {method.name!r}", func)
-    )
+    if kind == "stream":  # ``returns`` is the type of each item; None is null
+        returns = where.mapped(
+            types, spec.returns, f"item type of {method.name!r}", func
+        )
+    elif spec.returns is None:
+        returns = atom("void")
+    else:
+        returns = where.mapped(
+            types, spec.returns, f"return type of {method.name!r}", func
+        )
     options = next(
         n for n in ("options", "callOptions", "callOptions_") if n not in taken
     )
@@ -486,7 +485,8 @@ def _params(m: _Method) -> list[tuple[str, TsType | None, str]]:
     out: list[tuple[str, TsType | None, str]] = [
         (f"{p.name}{'?' if p.optional else ''}: ", p.type, "") for p in m.params
     ]
-    out.append((f"{m.options}?: ", atom(f"{_RT}.CallOptions"), ""))
+    options = "StreamOptions" if m.kind == "stream" else "CallOptions"
+    out.append((f"{m.options}?: ", atom(f"{_RT}.{options}"), ""))
     return out
 
 
@@ -501,6 +501,8 @@ def _method_doc(m: _Method) -> str:
 
 
 def _returns(m: _Method) -> TsType:
+    if m.kind == "stream":
+        return generic(f"{_RT}.Stream", m.returns)
     return generic("Promise", m.returns)
 
 
@@ -518,6 +520,10 @@ def _interface(buf: Buffer, service: model.Service, methods: list[_Method]) -> N
                 buf.doc(doc)
             buf.signature(f"{m.name}(", _params(m), ("): ", _returns(m)), ";")
     buf.add("}")
+
+
+#: The runtime Client's method for each kind of call.
+_VERBS = {"call": "call", "oneway": "publish", "durable": "publish", "stream": "stream"}
 
 
 def _client(buf: Buffer, service: model.Service, methods: list[_Method]) -> None:
@@ -547,7 +553,7 @@ def _client(buf: Buffer, service: model.Service, methods: list[_Method]) -> None
             buf.add()
             buf.signature(f"{m.name}(", _params(m), ("): ", _returns(m)), " {")
             with buf.indent():
-                verb = "call" if m.kind == "call" else "publish"
+                verb = _VERBS[m.kind]
                 args = tuple(
                     p.name if p.name == p.wire else f"{property_key(p.wire)}: {p.name}"
                     for p in m.params
