@@ -1258,6 +1258,24 @@ const checks: [string, () => Promise<void>][] = [
         oneway instanceof autonats.ConnectionClosedError,
         String(oneway),
       );
+      const stream = new TsstreamsClient(closed, { prefix });
+      const never = await drain(stream.count(streamKey(), 1));
+      assert.ok(
+        never.error instanceof autonats.ConnectionClosedError,
+        String(never.error),
+      );
+      // Closed while a stream waits for its next item.
+      const closing = await connect({ servers: url });
+      const open = new TsstreamsClient(closing, { prefix }).ticks(
+        streamKey(),
+        3,
+        1,
+      );
+      assert.equal((await open.next()).done, false);
+      const pending = open.next();
+      await closing.close();
+      const cut = await rejection(pending);
+      assert.ok(cut instanceof autonats.ConnectionClosedError, String(cut));
     },
   ],
   [

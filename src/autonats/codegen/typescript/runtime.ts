@@ -1235,20 +1235,16 @@ class Receiver {
 
   /** The subscription closed: by this stream, or with the connection. */
   #closed(err: unknown): void {
-    if (this.#outcome !== undefined) {
-      return;
+    if (this.#outcome === undefined) {
+      const error =
+        err instanceof Error
+          ? natsError(err, this.#s.subject)
+          : new ConnectionClosedError(
+              `${this.#s.subject}: the connection closed`,
+            );
+      this.#finish({ error }, { quiet: true });
     }
-    this.#finish(
-      {
-        error:
-          err instanceof Error
-            ? natsError(err, this.#s.subject)
-            : new ConnectionClosedError(
-                `${this.#s.subject}: the connection closed`,
-              ),
-      },
-      { quiet: true },
-    );
+    this.#dispose(); // nothing more can arrive, an open to cancel included
   }
 
   /**
@@ -1279,6 +1275,7 @@ class Receiver {
     this.#wake?.();
   }
 
+  /** Let go of the subscription, the timers and the signal. Idempotent. */
   #dispose(): void {
     clearInterval(this.#ticker);
     clearTimeout(this.#retry);
