@@ -919,6 +919,12 @@ class Receiver {
   /** The next item's body decoded, waiting at most the timeout for it. */
   async take(): Promise<IteratorResult<unknown, undefined>> {
     for (;;) {
+      const signal = this.#s.signal;
+      if (signal?.aborted === true && !this.#delivered) {
+        // Aborted, even after the stream's end: what is left is not read.
+        this.close();
+        throw signal.reason;
+      }
       const msg = this.#items.shift();
       if (msg !== undefined) {
         this.#consumed++;
@@ -953,6 +959,7 @@ class Receiver {
   /** Stop the stream; the handler is told. Idempotent. */
   close(): void {
     this.#finish("closed", { drop: true });
+    this.#items.length = 0; // also when the stream had ended
     this.#delivered = true;
   }
 

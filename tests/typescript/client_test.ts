@@ -855,6 +855,23 @@ const checks: [string, () => Promise<void>][] = [
       await ended.close();
       assert.deepEqual(await ended.next(), done);
       assert.deepEqual(await ended.return?.(), done);
+      // Ended on the wire, items not read yet: closing drops them, and an
+      // abort is thrown instead of them.
+      const unreadItems = streams.count(streamKey(), 5);
+      assert.deepEqual(await unreadItems.next(), { done: false, value: 0 });
+      await sleep(100);
+      await unreadItems.close();
+      assert.deepEqual(await unreadItems.next(), done);
+      const controller = new AbortController();
+      const aborted = streams.count(streamKey(), 5, -1, {
+        signal: controller.signal,
+      });
+      assert.deepEqual(await aborted.next(), { done: false, value: 0 });
+      await sleep(100);
+      controller.abort(new Error("stop reading"));
+      const reason = await rejection(aborted.next());
+      assert.equal(reason, controller.signal.reason);
+      assert.deepEqual(await aborted.next(), done);
     },
   ],
   [
