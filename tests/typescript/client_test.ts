@@ -734,6 +734,24 @@ const checks: [string, () => Promise<void>][] = [
         );
       }
       await stream.close();
+      // A window of 50 bytes: items of 17 bytes or more, at most 3 ahead
+      // (the one crossing the window is sent too).
+      const bytes = new TsstreamsClient(nc, {
+        prefix,
+        streamWindowBytes: 50,
+      });
+      const small = streamKey();
+      const few = bytes.ticks(small);
+      for (let read = 1; read <= 4; read++) {
+        assert.equal((await few.next()).done, false);
+        await sleep(100);
+        const { produced } = await streams.progress(small);
+        assert.ok(
+          produced >= read && produced <= read + 3,
+          `${produced} produced, ${read} read`,
+        );
+      }
+      await few.close();
       // The default window: 512 items ahead, and not one more.
       const wideKey = streamKey();
       const wide = streams.ticks(wideKey);
@@ -1066,6 +1084,15 @@ const checks: [string, () => Promise<void>][] = [
         });
         const replies = new Set(r.requests.map((m) => m.reply));
         assert.equal(replies.size, 3, "a reply subject per attempt");
+        // Replies come to the connection's inbox prefix (its permissions).
+        const custom = await connect({ servers: url, inboxPrefix: "_MINE" });
+        try {
+          const mine = new TsstreamsClient(custom, { prefix: p });
+          assert.deepEqual((await drain(mine.count("k", 2))).items, [7, 8]);
+          assert.match(r.requests.at(-1)?.reply ?? "", /^_MINE\./);
+        } finally {
+          await custom.close();
+        }
         // A deadline and a trace context travel with the request.
         const traceparent =
           "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
