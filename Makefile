@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: demo test test-all lint generate check-generated node-deps bench clean
 
 # The oldest and the newest Python autonats supports: make test runs the
-# suite on each of them as well as on $(PYTHON); make test-all on every one.
+# suite on each of them (lint and type checks run once, on $(PYTHON));
+# make test-all runs it on every supported one.
 OLDEST := 3.10
 NEWEST := 3.13
 SUPPORTED := 3.10 3.11 3.12 3.13
@@ -68,7 +69,6 @@ lint: $(STAMP)
 PYTEST_ARGS := -p random_order --random-order
 
 test: lint check-generated $(NODE_STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-python-$(OLDEST) test-python-$(NEWEST)
 
 test-all: lint check-generated $(NODE_STAMP) $(addprefix test-python-,$(SUPPORTED))

@@ -3,19 +3,21 @@
 
 /**
  * The runtime of the TypeScript clients autonats generates: the one call
- * pipeline, the error classes and the string types of values JSON has no
- * type for. It depends on @nats-io/nats-core (v3) only; the connection comes
+ * pipeline, server streams, the error classes and the string types of values
+ * JSON has no type for. It depends on @nats-io/nats-core (v3) only; the connection comes
  * from any NATS transport (@nats-io/transport-node, transport-deno, a
  * WebSocket connection). docs/protocol.md is the wire contract it implements;
  * docs/typescript.md describes its use.
  */
 
 import {
+  createInbox,
   errors as natsErrors,
   headers as natsHeaders,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  type Subscription,
 } from "@nats-io/nats-core";
 
 export type { NatsConnection };
@@ -44,7 +46,8 @@ export type DecimalString = string;
 //   ├── ProtocolViolationError   a reply the contract does not allow
 //   ├── ConnectionClosedError    the NATS connection is closed or draining
 //   ├── PermissionDeniedError    the NATS server refused a publish or subscribe
-//   ├── DeadlineExceededError    the call's deadline passed (or the handler replied 504)
+//   ├── DeadlineExceededError    the call's deadline passed (or the handler replied 504);
+//   │                            a stream's item did not come in time, or its handler went silent
 //   ├── NoHandlerError           nobody serves the method (NATS "no responders")
 //   ├── RemoteError              the handler replied with an error
 //   │   ├── BadRequestError         400: the request did not decode or validate
@@ -68,7 +71,11 @@ export class AutonatsError extends Error {
 /** The arguments cannot be encoded as JSON (a `bigint`, a cycle), or are larger than the server's max_payload. */
 export class EncodeError extends AutonatsError {}
 
-/** A reply the contract does not allow: not JSON, or an integer a JavaScript number cannot hold exactly. */
+/**
+ * A reply the contract does not allow: not JSON, or an integer a JavaScript
+ * number cannot hold exactly; for a stream, also items lost in transit (the
+ * handler counted more than arrived) or more items than the credit allowed.
+ */
 export class ProtocolViolationError extends AutonatsError {}
 
 /** The NATS connection is closed or draining. */
@@ -96,7 +103,12 @@ export class PermissionDeniedError extends AutonatsError {
   }
 }
 
-/** The call's deadline passed before a reply arrived, or the handler replied 504. It may have run. */
+/**
+ * The call's deadline passed before a reply arrived, or the handler replied
+ * 504. It may have run. For a stream: an item (or the stream's opening) did
+ * not come within the timeout, the handler went silent (nothing for 5 s), or
+ * the stream's `deadline` passed.
+ */
 export class DeadlineExceededError extends AutonatsError {}
 
 /** Nobody serves the method: the server answered "no responders" at once. The call did not run. */
@@ -145,8 +157,8 @@ export abstract class ServiceError extends AutonatsError {
 export interface MethodDef {
   /** Milliseconds a call waits by default: the method's declared timeout. */
   readonly timeout: number;
-  /** Absent for request/reply; oneway and durable methods are published. */
-  readonly kind?: "oneway" | "durable";
+  /** Absent for request/reply; oneway and durable methods are published; streams are read. */
+  readonly kind?: "oneway" | "durable" | "stream";
 }
 
 /** A declared error class, as the generated modules define them. */
@@ -177,6 +189,13 @@ export interface ClientOptions {
   timeout?: number | undefined;
   /** Called before each call: the trace context to send with it, if any. */
   trace?: (() => TraceContext | undefined) | undefined;
+  /**
+   * Items a stream's handler may send ahead of what its consumer has read:
+   * what a stream buffers at most. Default 512.
+   */
+  streamWindow?: number | undefined;
+  /** The same in bytes of items (the item crossing it is sent too). Default 1 MiB. */
+  streamWindowBytes?: number | undefined;
 }
 
 /** Options of one call: the last parameter of every generated method. */
@@ -187,6 +206,20 @@ export interface CallOptions {
   trace?: TraceContext | undefined;
   /** Stops waiting when aborted; the call throws the signal's reason. */
   signal?: AbortSignal | undefined;
+}
+
+/**
+ * Options of one call of a stream method. `timeout` bounds the wait for each
+ * item (and for the stream to open), not the whole stream; `signal` closes
+ * the stream when aborted (reading it then throws the signal's reason).
+ */
+export interface StreamOptions extends CallOptions {
+  /**
+   * Milliseconds the whole stream may last, from now: the handler stops it
+   * and ends it with a `DeadlineExceededError` after the items sent before.
+   * Default: none, a stream may run until closed.
+   */
+  deadline?: number | undefined;
 }
 
 // -- the wire contract (docs/protocol.md) ------------------------------------
@@ -254,6 +287,8 @@ interface Started {
   readonly subject: string;
   /** The deadline differs from the method's declared timeout: send it. */
   readonly explicit: boolean;
+  /** Milliseconds the call waits (for a stream, each item). */
+  readonly timeout: number;
   /** On `performance.now()`'s clock. */
   readonly deadline: number;
   readonly trace: TraceContext | undefined;
@@ -271,6 +306,8 @@ export class Client {
   readonly #base: string;
   readonly #timeout: number | undefined;
   readonly #trace: (() => TraceContext | undefined) | undefined;
+  readonly #window: number;
+  readonly #windowBytes: number;
   readonly #streams = new Set<string>(); // durable methods whose stream was checked
 
   constructor(
@@ -293,6 +330,14 @@ export class Client {
     this.#timeout =
       options.timeout === undefined ? undefined : checkTimeout(options.timeout);
     this.#trace = options.trace;
+    this.#window = checkWindow(
+      options.streamWindow ?? DEFAULT_STREAM_WINDOW,
+      "streamWindow",
+    );
+    this.#windowBytes = checkWindow(
+      options.streamWindowBytes ?? DEFAULT_STREAM_WINDOW_BYTES,
+      "streamWindowBytes",
+    );
   }
 
   /** The subject of a method, e.g. `autonats.user.v1.get_by_id`. */
@@ -306,7 +351,7 @@ export class Client {
     signal?.throwIfAborted();
     const call = this.#start(method, args, options);
     if (call.def.kind !== undefined) {
-      throw new RangeError(`${call.subject} is ${call.def.kind}: publish it`);
+      throw misuse(call);
     }
     let explicit = call.explicit;
     let delay = RETRY_FIRST_MS;
@@ -362,8 +407,8 @@ export class Client {
   ): Promise<void> {
     options?.signal?.throwIfAborted();
     const call = this.#start(method, args, options);
-    if (call.def.kind === undefined) {
-      throw new RangeError(`${call.subject} has a reply: call it`);
+    if (call.def.kind === undefined || call.def.kind === "stream") {
+      throw misuse(call);
     }
     if (call.def.kind === "durable") {
       await this.#publishDurable(method, call);
@@ -383,6 +428,37 @@ export class Client {
     } catch (err) {
       throw natsError(err, call.subject);
     }
+  }
+
+  /**
+   * Open a stream method with its arguments by wire name, on first use: its
+   * items, read with `for await` (docs/protocol.md, section 11). Every error,
+   * a misuse included, is thrown by the reading, after the items before it.
+   */
+  stream<T>(method: string, args: Args, options?: StreamOptions): Stream<T> {
+    return new ItemStream<T>(() => {
+      options?.signal?.throwIfAborted();
+      const call = this.#start(method, args, options);
+      if (call.def.kind !== "stream") {
+        throw misuse(call);
+      }
+      const deadline = options?.deadline;
+      return new Receiver({
+        nc: this.#nc,
+        subject: call.subject,
+        payload: call.payload,
+        trace: call.trace,
+        timeout: call.timeout,
+        whole:
+          deadline === undefined
+            ? undefined
+            : performance.now() + checkTimeout(deadline, "deadline"),
+        window: this.#window,
+        windowBytes: this.#windowBytes,
+        errorOf: (msg) => this.#error(msg),
+        signal: options?.signal,
+      });
+    });
   }
 
   /** The steps every kind of call shares: deadline, trace context, payload. */
@@ -419,6 +495,7 @@ export class Client {
       def,
       subject: this.subject(method),
       explicit: timeout !== undefined && timeout !== def.timeout,
+      timeout: timeout ?? def.timeout,
       deadline: performance.now() + (timeout ?? def.timeout),
       trace: options?.trace ?? this.#trace?.(),
       payload,
@@ -648,6 +725,635 @@ export class Client {
   }
 }
 
+// -- server streams (docs/protocol.md, section 11) ---------------------------
+
+/** Items a stream's handler may send ahead of its consumer, by default. */
+export const DEFAULT_STREAM_WINDOW = 512;
+/** Bytes of items it may send ahead (the item crossing it too), by default. */
+export const DEFAULT_STREAM_WINDOW_BYTES = 1 << 20;
+
+const STREAM_HEADER = "Autonats-Stream";
+const CREDIT_HEADER = "Autonats-Credit";
+const CREDIT_BYTES_HEADER = "Autonats-Credit-Bytes";
+const CONTROL_HEADER = "Autonats-Control";
+const ITEMS_HEADER = "Autonats-Items";
+const COUNT_RE = /^[0-9]{1,18}$/;
+// Both sides send something at least every second, and give the stream up
+// after 5 s of silence from the other.
+const HEARTBEAT_INTERVAL_MS = 1000;
+const PEER_TIMEOUT_MS = 5000;
+// How often an open stream is looked at; a heartbeat goes out after a silence
+// of QUIET_MS, so the handler hears from the client at least every second.
+const TICK_MS = 250;
+const QUIET_MS = HEARTBEAT_INTERVAL_MS - TICK_MS;
+// Totals (items read + window) must stay exact numbers and 18-digit counts.
+const MAX_WINDOW = 1e15;
+
+/**
+ * What a stream method returns: its items, in order, read with `for await`.
+ * The stream opens when first read; each item is waited for at most the
+ * method's timeout. An error the handler raises (a declared one by its
+ * class) is thrown after the items sent before it. Leaving `for await` early
+ * (`break`, `return`, an exception) or calling `close()` stops the handler's
+ * generator; so does an aborted `signal`.
+ */
+export interface Stream<T> extends AsyncIterableIterator<T> {
+  /**
+   * Stop the stream: the handler is told, so its generator stops, items not
+   * yet read are dropped, and reading it ends. Idempotent; safe before the
+   * stream was read and after it ended.
+   */
+  close(): Promise<void>;
+}
+
+/** What a stream needs to run: worked out by `Client.stream` on first read. */
+interface StreamSetup {
+  readonly nc: NatsConnection;
+  readonly subject: string;
+  readonly payload: string;
+  readonly trace: TraceContext | undefined;
+  /** Milliseconds to wait for each item, and for the stream to open. */
+  readonly timeout: number;
+  /** When the whole stream must end, on `performance.now()`'s clock. */
+  readonly whole: number | undefined;
+  readonly window: number;
+  readonly windowBytes: number;
+  /** The error an error reply stands for, or undefined. */
+  readonly errorOf: (msg: Msg) => Error | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** How a stream ended: its end message, closed by the consumer, or an error. */
+type Outcome = "end" | "closed" | { readonly error: unknown };
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * The stream the consumer holds. Its state lives in a `Receiver`, which the
+ * connection (the inbox subscription) and the timers hold; the receiver never
+ * holds this object, so a stream dropped unread is collected, and closed.
+ */
+class ItemStream<T> implements Stream<T> {
+  #open: (() => Receiver) | undefined;
+  #receiver: Receiver | undefined;
+  // Reads happen one at a time, in the order they were asked for.
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(open: () => Receiver) {
+    this.#open = open;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The next item: `{ done: true }` after the last one. */
+  next(): Promise<IteratorResult<T, undefined>> {
+    const read = this.#tail.then(() => this.#read());
+    this.#tail = read.catch(() => undefined);
+    return read;
+  }
+
+  /** What `for await` calls when left early: closes the stream. */
+  async return(): Promise<IteratorResult<T, undefined>> {
+    await this.close();
+    return DONE;
+  }
+
+  close(): Promise<void> {
+    this.#open = undefined;
+    const receiver = this.#receiver;
+    if (receiver !== undefined) {
+      abandoned.unregister(this);
+      receiver.close();
+    }
+    return Promise.resolve();
+  }
+
+  async #read(): Promise<IteratorResult<T, undefined>> {
+    let receiver = this.#receiver;
+    if (receiver === undefined) {
+      const open = this.#open;
+      if (open === undefined) {
+        return DONE;
+      }
+      this.#open = undefined;
+      receiver = this.#receiver = open(); // a misuse throws here, once
+      abandoned.register(this, receiver, this);
+      receiver.start();
+    }
+    return (await receiver.take()) as IteratorResult<T, undefined>;
+  }
+}
+
+/** Streams dropped before their end: their handlers are told to stop. */
+const abandoned = new FinalizationRegistry<Receiver>((receiver) =>
+  receiver.close(),
+);
+
+/**
+ * One stream's state: what arrived, what was granted, how it ended. Messages
+ * arrive on a subscription of its own (`<inbox>.*`, one reply subject per
+ * attempt to open); a timer every `TICK_MS` sends heartbeats and notices a
+ * silent handler.
+ */
+class Receiver {
+  readonly #s: StreamSetup;
+  readonly #items: Msg[] = [];
+  #received = 0; // items arrived
+  #receivedBytes = 0; // bytes of their bodies
+  #consumed = 0; // items taken by the consumer
+  #consumedBytes = 0;
+  #granted = 0; // items the handler may send in all
+  #grantedBytes = 0;
+  // Taken this far (items, bytes), more credit is due: every half window, so
+  // the handler has the other half to send while the grant travels.
+  #regrant = 0;
+  #regrantBytes = 0;
+  #sub: Subscription | undefined;
+  #inbox = "";
+  #reply = ""; // the reply subject of the latest attempt
+  #attempts = 0;
+  #pending = false; // a request went out and neither opened nor was answered
+  #control: string | undefined; // where credit and cancel go, once open
+  #outcome: Outcome | undefined;
+  #delivered = false; // the consumer has seen the outcome
+  #heard = 0; // when the handler was last heard from
+  #told = 0; // when the handler was last sent something
+  #openBy = 0; // when the stream must have opened
+  #delay = RETRY_FIRST_MS;
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | undefined; // the consumer waits for it
+  readonly #onAbort = () =>
+    this.#finish({ error: this.#s.signal?.reason }, { drop: true });
+
+  constructor(setup: StreamSetup) {
+    this.#s = setup;
+  }
+
+  // -- the consumer's side ---------------------------------------------------
+
+  /** Subscribe, publish the request with the first window of credit. */
+  start(): void {
+    const { nc, subject, signal } = this.#s;
+    const now = performance.now();
+    this.#openBy = Math.min(now + this.#s.timeout, this.#s.whole ?? Infinity);
+    this.#inbox = createInbox(inboxPrefix(nc));
+    try {
+      this.#sub = nc.subscribe(`${this.#inbox}.*`, {
+        callback: (err, msg) => this.#onMessage(err, msg),
+      });
+    } catch (err) {
+      this.#finish({ error: natsError(err, subject) }, { quiet: true });
+      return;
+    }
+    const closed = (err: unknown) => this.#closed(err);
+    void this.#sub.closed.then(closed, closed);
+    denials(nc).add(this);
+    signal?.addEventListener("abort", this.#onAbort);
+    this.#ticker = setInterval(() => this.#tick(), TICK_MS);
+    this.#request();
+  }
+
+  /** The next item's body decoded, waiting at most the timeout for it. */
+  async take(): Promise<IteratorResult<unknown, undefined>> {
+    for (;;) {
+      const signal = this.#s.signal;
+      if (signal?.aborted === true && !this.#delivered) {
+        // Aborted, even after the stream's end: what is left is not read.
+        this.close();
+        throw signal.reason;
+      }
+      const msg = this.#items.shift();
+      if (msg !== undefined) {
+        this.#consumed++;
+        this.#consumedBytes += msg.data.length;
+        if (
+          this.#consumed >= this.#regrant ||
+          this.#consumedBytes >= this.#regrantBytes
+        ) {
+          this.#grant();
+        }
+        try {
+          return { done: false, value: decode(msg, this.#s.subject) };
+        } catch (err) {
+          this.#finish({ error: err }, { drop: true });
+          this.#delivered = true; // thrown now
+          throw err;
+        }
+      }
+      const outcome = this.#outcome;
+      if (outcome !== undefined) {
+        if (this.#delivered || outcome === "end" || outcome === "closed") {
+          this.#delivered = true;
+          return DONE;
+        }
+        this.#delivered = true; // like a generator's: thrown once
+        throw outcome.error;
+      }
+      await this.#wait();
+    }
+  }
+
+  /** Stop the stream; the handler is told. Idempotent. */
+  close(): void {
+    this.#finish("closed", { drop: true });
+    this.#items.length = 0; // also when the stream had ended
+    this.#delivered = true;
+  }
+
+  #wait(): Promise<void> {
+    return new Promise((resolve) => {
+      const { timeout, subject } = this.#s;
+      const timer = setTimeout(() => {
+        const what = this.#control === undefined ? "open" : "send an item";
+        this.#finish({
+          error: new DeadlineExceededError(
+            `${subject}: the stream did not ${what} within ${timeout} ms`,
+          ),
+        });
+      }, timeout);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  #grant(): void {
+    if (this.#control === undefined || this.#outcome !== undefined) {
+      return;
+    }
+    this.#granting(
+      this.#consumed + this.#s.window,
+      this.#consumedBytes + this.#s.windowBytes,
+    );
+    this.#sendCredit();
+  }
+
+  /** Record a grant (totals), and when the next one is due. */
+  #granting(granted: number, grantedBytes: number): void {
+    this.#granted = granted;
+    this.#grantedBytes = grantedBytes;
+    this.#regrant = granted - Math.floor(this.#s.window / 2);
+    this.#regrantBytes = grantedBytes - Math.floor(this.#s.windowBytes / 2);
+  }
+
+  // -- the wire ----------------------------------------------------------------
+
+  /** Publish the request (again, after a 503), with the first window of credit. */
+  #request(): void {
+    const { nc, subject, payload, trace, whole } = this.#s;
+    const now = performance.now();
+    this.#reply = `${this.#inbox}.${++this.#attempts}`;
+    // Autonats-Timeout bounds the whole stream: sent only when it has a deadline.
+    const headers =
+      headersFor(trace, whole === undefined ? undefined : whole - now) ??
+      natsHeaders();
+    headers.set(CREDIT_HEADER, String(this.#s.window));
+    headers.set(CREDIT_BYTES_HEADER, String(this.#s.windowBytes));
+    this.#granting(this.#s.window, this.#s.windowBytes);
+    this.#heard = this.#told = now;
+    try {
+      nc.publish(subject, payload, { reply: this.#reply, headers });
+    } catch (err) {
+      this.#finish({ error: natsError(err, subject) }, { quiet: true });
+      return;
+    }
+    this.#pending = true;
+  }
+
+  #onMessage(err: Error | null, msg: Msg): void {
+    // Never throw into nats-core's dispatch.
+    try {
+      if (err !== null) {
+        this.#finish(
+          { error: natsError(err, this.#s.subject) },
+          { quiet: true },
+        );
+      } else if (msg.subject === this.#reply) {
+        this.#message(msg);
+      }
+    } catch (failure) {
+      this.#finish({ error: failure });
+    }
+  }
+
+  #message(msg: Msg): void {
+    this.#heard = performance.now();
+    const headers = msg.headers;
+    if (headers === undefined) {
+      this.#item(msg); // the hot path: an item has no headers at all
+      return;
+    }
+    const kind = headers.get(STREAM_HEADER);
+    if (this.#outcome !== undefined) {
+      // Ended while opening: its open (to cancel it) or its answer ends the wait.
+      if (kind === "open") {
+        this.#opened(headers.get(CONTROL_HEADER));
+      } else if (kind === "") {
+        this.#dispose();
+      }
+    } else if (kind === "heartbeat") {
+      this.#checkItems(headers, false);
+    } else if (kind === "open") {
+      this.#opened(headers.get(CONTROL_HEADER));
+    } else if (kind === "end") {
+      if (this.#checkItems(headers, true)) {
+        this.#finish("end", { quiet: true });
+      }
+    } else if (kind === "" && headers.code === 503 && msg.data.length === 0) {
+      this.#pending = false;
+      this.#finish(
+        { error: new NoHandlerError(`no handler serves ${this.#s.subject}`) },
+        { quiet: true },
+      );
+    } else if (kind === "") {
+      const error = this.#s.errorOf(msg);
+      if (error === undefined) {
+        return; // headers that mean nothing here
+      }
+      this.#pending = false;
+      if (error instanceof OverloadedError && this.#control === undefined) {
+        this.#retryLater(error);
+      } else {
+        this.#finish({ error }, { quiet: true });
+      }
+    }
+    // Any other kind (from a newer handler) is ignored.
+  }
+
+  #item(msg: Msg): void {
+    if (this.#outcome !== undefined) {
+      return;
+    }
+    if (
+      this.#received >= this.#granted ||
+      this.#receivedBytes >= this.#grantedBytes
+    ) {
+      this.#finish({
+        error: new ProtocolViolationError(
+          `${this.#s.subject}: the handler sent more than the credit ` +
+            `(${this.#granted} items, ${this.#grantedBytes} bytes)`,
+        ),
+      });
+      return;
+    }
+    this.#received++;
+    this.#receivedBytes += msg.data.length;
+    this.#items.push(msg);
+    this.#wake?.();
+  }
+
+  #opened(control: string): void {
+    this.#pending = false;
+    if (control === "") {
+      this.#finish({
+        error: new ProtocolViolationError(
+          `${this.#s.subject}: the stream's open message names no control subject`,
+        ),
+      });
+      return;
+    }
+    this.#control = control;
+    if (this.#outcome !== undefined) {
+      // Closed (or timed out) while opening: stop it now that it can be.
+      this.#sendCancel();
+      this.#dispose();
+    }
+  }
+
+  /** Whether every item the handler counts has arrived (core NATS drops
+   * messages while a connection reconnects). */
+  #checkItems(headers: MsgHdrs, atEnd: boolean): boolean {
+    const text = headers.get(ITEMS_HEADER);
+    if (!COUNT_RE.test(text)) {
+      return true; // nothing to check against
+    }
+    const sent = Number(text);
+    const received = this.#received;
+    if (sent > received || (atEnd && sent !== received)) {
+      this.#finish({
+        error: new ProtocolViolationError(
+          `${this.#s.subject}: items lost in transit (the handler sent ` +
+            `${sent}, ${received} arrived)`,
+        ),
+      });
+      return false;
+    }
+    return true;
+  }
+
+  /** Shed before it started (503 Overloaded): open again, with backoff, until the deadline. */
+  #retryLater(error: OverloadedError): void {
+    const pause = Math.min(
+      this.#delay * (0.5 + Math.random()),
+      this.#openBy - performance.now(),
+    );
+    if (pause <= 0) {
+      this.#finish({ error }, { quiet: true });
+      return;
+    }
+    this.#delay = Math.min(this.#delay * 2, RETRY_MAX_MS);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#outcome !== undefined) {
+        return;
+      }
+      if (performance.now() >= this.#openBy) {
+        this.#finish({ error }, { quiet: true });
+      } else {
+        this.#request();
+      }
+    }, pause);
+  }
+
+  /** Heartbeats, a silent handler, the whole stream's deadline. */
+  #tick(): void {
+    const now = performance.now();
+    if (this.#outcome !== undefined) {
+      // Ended while opening: waiting for the open message to cancel it.
+      if (now >= this.#openBy) {
+        this.#dispose();
+      }
+      return;
+    }
+    const { subject, whole } = this.#s;
+    if (whole !== undefined && now >= whole) {
+      this.#finish({
+        error: new DeadlineExceededError(
+          `${subject}: the stream's deadline passed`,
+        ),
+      });
+    } else if (this.#control === undefined) {
+      // Not open yet: the wait for it is bounded by the consumer's timeout.
+    } else if (now - this.#heard >= PEER_TIMEOUT_MS) {
+      this.#finish({
+        error: new DeadlineExceededError(
+          `${subject}: the handler went silent (nothing for ` +
+            `${PEER_TIMEOUT_MS / 1000} s; did it stop?)`,
+        ),
+      });
+    } else if (now - this.#told >= QUIET_MS) {
+      this.#sendCredit(); // a heartbeat: the same totals again
+    }
+  }
+
+  #sendCredit(): void {
+    const headers = natsHeaders();
+    headers.set(STREAM_HEADER, "credit");
+    headers.set(CREDIT_HEADER, String(this.#granted));
+    headers.set(CREDIT_BYTES_HEADER, String(this.#grantedBytes));
+    try {
+      this.#send(headers);
+    } catch (err) {
+      this.#finish({ error: natsError(err, this.#control ?? "") });
+    }
+  }
+
+  #sendCancel(): void {
+    const headers = natsHeaders();
+    headers.set(STREAM_HEADER, "cancel");
+    try {
+      this.#send(headers);
+    } catch {
+      // The connection is gone: the handler gives the stream up by itself.
+    }
+  }
+
+  #send(headers: MsgHdrs): void {
+    const control = this.#control;
+    if (control !== undefined) {
+      this.#told = performance.now();
+      this.#s.nc.publish(control, undefined, { headers });
+    }
+  }
+
+  /** A publish to the stream's subjects was refused (seen on the connection's status). */
+  denied(err: InstanceType<typeof natsErrors.PermissionViolationError>): void {
+    const refused = err.subject;
+    if (
+      (refused === this.#s.subject && this.#control === undefined) ||
+      refused === this.#control
+    ) {
+      this.#pending = false;
+      this.#finish({ error: natsError(err, refused) }, { quiet: true });
+    }
+  }
+
+  /** The subscription closed: by this stream, or with the connection. */
+  #closed(err: unknown): void {
+    if (this.#outcome === undefined) {
+      const error =
+        err instanceof Error
+          ? natsError(err, this.#s.subject)
+          : new ConnectionClosedError(
+              `${this.#s.subject}: the connection closed`,
+            );
+      this.#finish({ error }, { quiet: true });
+    }
+    this.#dispose(); // nothing more can arrive, an open to cancel included
+  }
+
+  /**
+   * End the stream (once). Unless the handler ended it (`quiet`), it is told
+   * to stop: at once, or, when its open message has not come yet, as soon as
+   * it comes. `drop` forgets the items not yet read.
+   */
+  #finish(
+    outcome: Outcome,
+    how: { quiet?: boolean; drop?: boolean } = {},
+  ): void {
+    if (this.#outcome !== undefined) {
+      return;
+    }
+    this.#outcome = outcome;
+    if (how.drop === true) {
+      this.#items.length = 0;
+    }
+    if (how.quiet !== true && this.#control === undefined && this.#pending) {
+      // Keep listening until it opens (then cancel it) or cannot any more.
+      this.#s.signal?.removeEventListener("abort", this.#onAbort);
+    } else {
+      if (how.quiet !== true) {
+        this.#sendCancel();
+      }
+      this.#dispose();
+    }
+    this.#wake?.();
+  }
+
+  /** Let go of the subscription, the timers and the signal. Idempotent. */
+  #dispose(): void {
+    clearInterval(this.#ticker);
+    clearTimeout(this.#retry);
+    this.#s.signal?.removeEventListener("abort", this.#onAbort);
+    denials(this.#s.nc).delete(this);
+    const sub = this.#sub;
+    this.#sub = undefined;
+    try {
+      sub?.unsubscribe();
+    } catch {
+      // Closed with the connection already.
+    }
+  }
+}
+
+/**
+ * The open streams of each connection. nats-server reports a refused publish
+ * asynchronously, on the connection's status: it ends the stream that made it
+ * (nats-core does the same for requests).
+ */
+const watched = new WeakMap<NatsConnection, Set<Receiver>>();
+
+function denials(nc: NatsConnection): Set<Receiver> {
+  let streams = watched.get(nc);
+  if (streams === undefined) {
+    const open = (streams = new Set());
+    watched.set(nc, open);
+    void (async () => {
+      try {
+        for await (const status of nc.status()) {
+          const err = status.type === "error" ? status.error : undefined;
+          if (
+            err instanceof natsErrors.PermissionViolationError &&
+            err.operation === "publish"
+          ) {
+            for (const stream of open) {
+              stream.denied(err);
+            }
+          }
+        }
+      } catch {
+        // The connection closed: its streams end with their subscriptions.
+      }
+    })();
+  }
+  return streams;
+}
+
+/**
+ * The connection's inbox prefix (its `inboxPrefix` option), where replies
+ * may come under the deployment's permissions. nats-core's connection has it
+ * among its options, which its interface does not declare.
+ */
+function inboxPrefix(nc: NatsConnection): string | undefined {
+  const options = (nc as { options?: { inboxPrefix?: unknown } }).options;
+  const prefix = options?.inboxPrefix;
+  return typeof prefix === "string" && prefix !== "" ? prefix : undefined;
+}
+
+function checkWindow(window: number, name: string): number {
+  if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) {
+    throw new RangeError(
+      `${name} must be an integer from 1 to ${MAX_WINDOW}, not ${window}`,
+    );
+  }
+  return window;
+}
+
 // -- helpers -----------------------------------------------------------------
 
 /** The autonats error for an error of nats-core's (its message is safe to show). */
@@ -704,13 +1410,25 @@ function isObject(value: unknown): value is object {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function checkTimeout(ms: number): number {
+function checkTimeout(ms: number, name = "timeout"): number {
   if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMEOUT_MS) {
     throw new RangeError(
-      `timeout must be a finite number of milliseconds above 0 and at most ${MAX_TIMEOUT_MS}, not ${ms}`,
+      `${name} must be a finite number of milliseconds above 0 and at most ${MAX_TIMEOUT_MS}, not ${ms}`,
     );
   }
   return ms;
+}
+
+/** A method called as another kind of method: how it is called instead. */
+function misuse(call: Started): RangeError {
+  const kind = call.def.kind;
+  const how =
+    kind === "stream"
+      ? "is a stream: read it with stream()"
+      : kind === undefined
+        ? "has a reply: call it"
+        : `is ${kind}: publish it`;
+  return new RangeError(`${call.subject} ${how}`);
 }
 
 /** The headers of a call: its trace context and, when given, its remaining time. */

@@ -11,6 +11,7 @@ import {
   errors as natsErrors,
   headers as natsHeaders,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
 } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
@@ -26,6 +27,7 @@ import {
   type Tree,
   TsbehaveClient,
   TsbusyClient,
+  TsstreamsClient,
   TsvaluesClient,
   TsversionedClient,
 } from "./gen/ts_api.js";
@@ -36,6 +38,7 @@ const nc = await connect({ servers: url });
 const values = new TsvaluesClient(nc, { prefix });
 const behave = new TsbehaveClient(nc, { prefix });
 const busy = new TsbusyClient(nc, { prefix });
+const streams = new TsstreamsClient(nc, { prefix });
 
 function required(name: string): string {
   const value = process.env[name];
@@ -95,6 +98,76 @@ function errorReply(msg: Msg, code: number, body: string, header = "") {
   h.set("Nats-Service-Error-Code", String(code));
   h.set("Nats-Service-Error", header);
   msg.respond(body, { headers: h });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The items of a stream until it ends (or `limit` of them), and its error. */
+async function drain<T>(
+  stream: AsyncIterable<T>,
+  limit = Infinity,
+): Promise<{ items: T[]; error: unknown }> {
+  const items: T[] = [];
+  try {
+    for await (const item of stream) {
+      items.push(item);
+      if (items.length >= limit) {
+        break;
+      }
+    }
+  } catch (err) {
+    return { items, error: err };
+  }
+  return { items, error: undefined };
+}
+
+let streamKeys = 0;
+
+/** A fresh key: the Python handler records each stream's progress under it. */
+function streamKey(): string {
+  return `s${++streamKeys}`;
+}
+
+/** Milliseconds until the Python generator of `key` ran its `finally`. */
+async function untilClosed(key: string): Promise<number> {
+  const started = performance.now();
+  await eventually(`the generator of ${key} ran its finally`, async () => {
+    return (await streams.progress(key)).closed;
+  });
+  return performance.now() - started;
+}
+
+/** The headers of a stream message of `kind`, with `extra` ones. */
+function streamHeaders(
+  kind: string,
+  extra: Record<string, string> = {},
+): { headers: MsgHdrs } {
+  const h = natsHeaders();
+  h.set("Autonats-Stream", kind);
+  for (const [name, value] of Object.entries(extra)) {
+    h.set(name, value);
+  }
+  return { headers: h };
+}
+
+/** Control messages (credit, cancel) a fake stream handler received. */
+function control(conn: NatsConnection, subject: string) {
+  const kinds: string[] = [];
+  const credit: string[] = [];
+  const sub = conn.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err === null) {
+        const kind = msg.headers?.get("Autonats-Stream") ?? "";
+        kinds.push(kind);
+        if (kind === "credit") {
+          credit.push(msg.headers?.get("Autonats-Credit") ?? "");
+        }
+      }
+    },
+  });
+  return { kinds, credit, stop: () => sub.unsubscribe() };
 }
 
 function sorted<T>(items: T[]): T[] {
@@ -457,6 +530,22 @@ const checks: [string, () => Promise<void>][] = [
         );
         assert.equal(inbox.operation, "subscribe");
         assert.match(inbox.subject, /^_INBOX\./);
+        // The same for streams (whose timeout here is 5 s too).
+        const stream = new TsstreamsClient(limited, { prefix: "denied" });
+        const refused = await drain(stream.count("k", 1));
+        assert.ok(
+          refused.error instanceof autonats.PermissionDeniedError,
+          String(refused.error),
+        );
+        assert.equal(refused.error.operation, "publish");
+        assert.equal(refused.error.subject, "denied.tsstreams.count");
+        const noReplies = new TsstreamsClient(noInbox, { prefix: "open" });
+        const unheard = await drain(noReplies.count("k", 1));
+        assert.ok(
+          unheard.error instanceof autonats.PermissionDeniedError,
+          String(unheard.error),
+        );
+        assert.equal(unheard.error.operation, "subscribe");
         assert.ok(performance.now() - started < 4000, "not the 5 s timeout");
       } finally {
         await limited.close();
@@ -550,6 +639,306 @@ const checks: [string, () => Promise<void>][] = [
     async () => {
       const client = new TsversionedClient(nc, { prefix });
       assert.equal(await client.ping(), "pong from python 3.1.0");
+    },
+  ],
+
+  // -- server streams, against Python generators ---------------------------
+  [
+    "a stream is read fully and in order, across many grants of credit",
+    async () => {
+      const key = streamKey();
+      const { items, error } = await drain(streams.count(key, 2000));
+      assert.equal(error, undefined);
+      assert.deepEqual(
+        items,
+        Array.from({ length: 2000 }, (_, i) => i),
+      );
+      assert.deepEqual(await streams.progress(key), {
+        produced: 2000,
+        closed: true,
+        how: "exhausted",
+      });
+      // A window of 3 items and 10 bytes: the same items, a grant every one or two.
+      const narrow = new TsstreamsClient(nc, {
+        prefix,
+        streamWindow: 3,
+        streamWindowBytes: 10,
+      });
+      const few = await drain(narrow.count(streamKey(), 50));
+      assert.equal(few.error, undefined);
+      assert.deepEqual(
+        few.items,
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+      const nulls = await drain(streams.nothing(streamKey()));
+      assert.deepEqual(nulls, { items: [null, null, null], error: undefined });
+      // Typed items, read by hand.
+      const ticks = streams.ticks(streamKey());
+      const first = await ticks.next();
+      assert.equal(first.done, false);
+      assert.equal(first.value?.n, 0);
+      await ticks.close();
+    },
+  ],
+  [
+    "break out of for await stops the handler's generator at once",
+    async () => {
+      const key = streamKey();
+      let n = 0;
+      for await (const tick of streams.ticks(key, 0.01)) {
+        assert.deepEqual(tick, { key, n });
+        if (++n === 3) {
+          break;
+        }
+      }
+      const ms = await untilClosed(key);
+      assert.ok(ms < 1000, `the generator's finally ran after ${ms} ms`);
+      assert.equal((await streams.progress(key)).how, "stopped");
+    },
+  ],
+  [
+    "a declared error arrives after the items sent before it, by class",
+    async () => {
+      const key = streamKey();
+      const stream = streams.count(key, 10, 3);
+      const { items, error } = await drain(stream);
+      assert.deepEqual(items, [0, 1, 2]);
+      assert.ok(error instanceof NotFound, String(error));
+      assert.equal(error.key, "3");
+      assert.equal(error.message, "no item 3");
+      // Thrown once, like a generator's error.
+      assert.deepEqual(await stream.next(), { done: true, value: undefined });
+      assert.deepEqual(await streams.progress(key), {
+        produced: 3,
+        closed: true,
+        how: "failed",
+      });
+    },
+  ],
+  [
+    "a slow consumer: the handler never runs more than the window ahead",
+    async () => {
+      const window = 8;
+      const narrow = new TsstreamsClient(nc, { prefix, streamWindow: window });
+      const key = streamKey();
+      const stream = narrow.ticks(key);
+      let read = 0;
+      for (let round = 0; round < 6; round++) {
+        assert.equal((await stream.next()).done, false);
+        read++;
+        await sleep(100);
+        const { produced } = await streams.progress(key);
+        assert.ok(
+          produced >= read && produced <= read + window,
+          `${produced} produced, ${read} read`,
+        );
+      }
+      await stream.close();
+      // A window of 50 bytes: items of 17 bytes or more, at most 3 ahead
+      // (the one crossing the window is sent too).
+      const bytes = new TsstreamsClient(nc, {
+        prefix,
+        streamWindowBytes: 50,
+      });
+      const small = streamKey();
+      const few = bytes.ticks(small);
+      for (let read = 1; read <= 4; read++) {
+        assert.equal((await few.next()).done, false);
+        await sleep(100);
+        const { produced } = await streams.progress(small);
+        assert.ok(
+          produced >= read && produced <= read + 3,
+          `${produced} produced, ${read} read`,
+        );
+      }
+      await few.close();
+      // The default window: 512 items ahead, and not one more.
+      const wideKey = streamKey();
+      const wide = streams.ticks(wideKey);
+      assert.equal((await wide.next()).done, false);
+      await eventually("the handler filled the window", async () => {
+        return (await streams.progress(wideKey)).produced === 512;
+      });
+      await sleep(300);
+      assert.equal((await streams.progress(wideKey)).produced, 512);
+      await wide.close();
+      await untilClosed(wideKey);
+    },
+  ],
+  [
+    "the timeout bounds the wait for each item",
+    async () => {
+      const key = streamKey();
+      // Two items at once, then one every 3 s.
+      const stream = streams.ticks(key, 3, 2, { timeout: 300 });
+      const started = performance.now();
+      const { items, error } = await drain(stream);
+      const took = performance.now() - started;
+      assert.equal(items.length, 2);
+      assert.ok(error instanceof autonats.DeadlineExceededError, String(error));
+      assert.match(error.message, /did not send an item within 300 ms/);
+      assert.ok(took >= 250 && took < 2500, `took ${took} ms`);
+      const ms = await untilClosed(key);
+      assert.ok(ms < 1000, `the generator's finally ran after ${ms} ms`);
+    },
+  ],
+  [
+    "an aborted signal closes the stream; reading throws its reason",
+    async () => {
+      const key = streamKey();
+      const controller = new AbortController();
+      const reading = streams.ticks(key, 0.01, 0, {
+        signal: controller.signal,
+      });
+      const got: unknown[] = [];
+      const err = await rejection(
+        (async () => {
+          for await (const tick of reading) {
+            got.push(tick);
+            if (got.length === 3) {
+              controller.abort(new Error("enough"));
+            }
+          }
+        })(),
+      );
+      assert.ok(err instanceof Error);
+      assert.equal(err.message, "enough");
+      assert.equal(got.length, 3);
+      const ms = await untilClosed(key);
+      assert.ok(ms < 1000, `the generator's finally ran after ${ms} ms`);
+      // A signal that times out while the consumer waits.
+      const slow = streamKey();
+      const timed = await drain(
+        streams.ticks(slow, 3, 1, { signal: AbortSignal.timeout(300) }),
+      );
+      assert.equal(timed.items.length, 1);
+      assert.ok(
+        timed.error instanceof Error && timed.error.name === "TimeoutError",
+        String(timed.error),
+      );
+      await untilClosed(slow);
+      // Aborted before the first read: nothing is opened.
+      const never = streamKey();
+      const early = await drain(
+        streams.ticks(never, 0, 0, { signal: controller.signal }),
+      );
+      assert.deepEqual(early, { items: [], error: controller.signal.reason });
+      assert.deepEqual(await streams.progress(never), {
+        produced: 0,
+        closed: false,
+        how: "",
+      });
+    },
+  ],
+  [
+    "the deadline bounds the whole stream",
+    async () => {
+      const key = streamKey();
+      const started = performance.now();
+      const { items, error } = await drain(
+        streams.ticks(key, 0.05, 0, { deadline: 500 }),
+      );
+      const took = performance.now() - started;
+      assert.ok(items.length >= 2, `${items.length} items`);
+      assert.ok(error instanceof autonats.DeadlineExceededError, String(error));
+      assert.ok(took >= 450 && took < 3000, `took ${took} ms`);
+      await untilClosed(key);
+    },
+  ],
+  [
+    "close() is idempotent, before, during and after the stream",
+    async () => {
+      const done = { done: true, value: undefined };
+      const unread = streamKey();
+      const never = streams.ticks(unread);
+      await never.close();
+      await never.close();
+      assert.deepEqual(await never.next(), done);
+      assert.deepEqual(await streams.progress(unread), {
+        produced: 0,
+        closed: false,
+        how: "",
+      });
+      const key = streamKey();
+      const open = streams.ticks(key, 0.01);
+      assert.equal((await open.next()).done, false);
+      const pending = open.next();
+      await open.close();
+      await open.close();
+      assert.deepEqual(await pending, done); // its item was dropped
+      assert.deepEqual(await open.next(), done);
+      await untilClosed(key);
+      const ended = streams.count(streamKey(), 2);
+      assert.deepEqual((await drain(ended)).items, [0, 1]);
+      await ended.close();
+      assert.deepEqual(await ended.next(), done);
+      assert.deepEqual(await ended.return?.(), done);
+      // Ended on the wire, items not read yet: closing drops them, and an
+      // abort is thrown instead of them.
+      const unreadItems = streams.count(streamKey(), 5);
+      assert.deepEqual(await unreadItems.next(), { done: false, value: 0 });
+      await sleep(100);
+      await unreadItems.close();
+      assert.deepEqual(await unreadItems.next(), done);
+      const controller = new AbortController();
+      const aborted = streams.count(streamKey(), 5, -1, {
+        signal: controller.signal,
+      });
+      assert.deepEqual(await aborted.next(), { done: false, value: 0 });
+      await sleep(100);
+      controller.abort(new Error("stop reading"));
+      const reason = await rejection(aborted.next());
+      assert.equal(reason, controller.signal.reason);
+      assert.deepEqual(await aborted.next(), done);
+    },
+  ],
+  [
+    "a stream dropped unclosed is closed once collected",
+    async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      assert.ok(gc !== undefined, "run node with --expose-gc");
+      const key = streamKey();
+      await (async () => {
+        const dropped = streams.ticks(key, 0.01);
+        assert.equal((await dropped.next()).done, false);
+      })();
+      await eventually("the dropped stream was collected", async () => {
+        gc();
+        return (await streams.progress(key)).closed;
+      });
+    },
+  ],
+  [
+    "a stream nobody serves fails at once",
+    async () => {
+      const nobody = new TsstreamsClient(nc, { prefix: `${prefix}-nobody` });
+      const started = performance.now();
+      const { items, error } = await drain(nobody.count(streamKey(), 1));
+      assert.deepEqual(items, []);
+      assert.ok(error instanceof autonats.NoHandlerError, String(error));
+      assert.match(error.message, /-nobody\.tsstreams\.count/);
+      assert.ok(performance.now() - started < 2500);
+    },
+  ],
+  [
+    "an open stream holds its slot: another is shed, retried, then overloaded",
+    async () => {
+      const holder = busy.held();
+      assert.deepEqual(await holder.next(), { done: false, value: 0 });
+      const { items, error } = await drain(busy.held({ timeout: 400 }));
+      assert.deepEqual(items, []);
+      assert.ok(
+        error instanceof autonats.OverloadedError ||
+          error instanceof autonats.DeadlineExceededError,
+        String(error),
+      );
+      // Once the first one closes, a retry gets its slot.
+      const again = busy.held({ timeout: 5000 });
+      const next = again.next();
+      await sleep(100);
+      await holder.close();
+      assert.deepEqual(await next, { done: false, value: 0 });
+      await again.close();
     },
   ],
 
@@ -660,6 +1049,191 @@ const checks: [string, () => Promise<void>][] = [
     },
   ],
   [
+    "a stream's request carries credit; a 503 before it opens is retried",
+    async () => {
+      const p = `${prefix}-raw`;
+      const ctl = control(nc, `${p}.ctl.>`);
+      const r = respond(nc, `${p}.tsstreams.count`, (m, n) => {
+        if (n < 3) {
+          const body = { type: "Overloaded", code: 503, message: "overloaded" };
+          errorReply(m, 503, JSON.stringify(body), "overloaded");
+          return;
+        }
+        const reply = m.reply ?? "";
+        const open = { "Autonats-Control": `${p}.ctl.${n}` };
+        nc.publish(reply, "", streamHeaders("open", open));
+        nc.publish(reply, "7");
+        nc.publish(reply, "", streamHeaders("from-the-future"));
+        nc.publish(reply, "8");
+        nc.publish(reply, "", streamHeaders("end", { "Autonats-Items": "2" }));
+      });
+      try {
+        await nc.flush();
+        const client = new TsstreamsClient(nc, { prefix: p });
+        const { items, error } = await drain(client.count("k", 2));
+        assert.equal(error, undefined);
+        assert.deepEqual(items, [7, 8]);
+        assert.equal(r.requests.length, 3);
+        const first = r.requests[0]?.headers;
+        assert.equal(first?.get("Autonats-Credit"), "512");
+        assert.equal(first?.get("Autonats-Credit-Bytes"), "1048576");
+        assert.equal(first?.get("Autonats-Timeout"), "");
+        assert.deepEqual(JSON.parse(r.requests[0]?.string() ?? ""), {
+          key: "k",
+          n: 2,
+        });
+        const replies = new Set(r.requests.map((m) => m.reply));
+        assert.equal(replies.size, 3, "a reply subject per attempt");
+        // Replies come to the connection's inbox prefix (its permissions).
+        const custom = await connect({ servers: url, inboxPrefix: "_MINE" });
+        try {
+          const mine = new TsstreamsClient(custom, { prefix: p });
+          assert.deepEqual((await drain(mine.count("k", 2))).items, [7, 8]);
+          assert.match(r.requests.at(-1)?.reply ?? "", /^_MINE\./);
+        } finally {
+          await custom.close();
+        }
+        // A deadline and a trace context travel with the request.
+        const traceparent =
+          "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        await drain(
+          client.count("k", 2, -1, { deadline: 3000, trace: { traceparent } }),
+        );
+        const last = r.requests.at(-1)?.headers;
+        const ms = Number(last?.get("Autonats-Timeout"));
+        assert.ok(ms > 2000 && ms <= 3000, `Autonats-Timeout ${ms}`);
+        assert.equal(last?.get("traceparent"), traceparent);
+        assert.deepEqual(ctl.kinds, [], "an ended stream is not cancelled");
+      } finally {
+        r.stop();
+        ctl.stop();
+      }
+    },
+  ],
+  [
+    "lost items and items beyond the credit end a stream, which is cancelled",
+    async () => {
+      const p = `${prefix}-raw`;
+      const ctl = control(nc, `${p}.ctl.>`);
+      const r = respond(nc, `${p}.tsstreams.count`, (m, n) => {
+        const reply = m.reply ?? "";
+        nc.publish(
+          reply,
+          "",
+          streamHeaders("open", { "Autonats-Control": `${p}.ctl.${n}` }),
+        );
+        nc.publish(reply, "0");
+        if (n === 1) {
+          // Counts 2 sent: one was lost.
+          nc.publish(
+            reply,
+            "",
+            streamHeaders("heartbeat", { "Autonats-Items": "2" }),
+          );
+        } else {
+          for (const item of ["1", "2", "3", "4"]) {
+            nc.publish(reply, item); // the last one beyond the window of 4
+          }
+        }
+      });
+      try {
+        await nc.flush();
+        const client = new TsstreamsClient(nc, { prefix: p, streamWindow: 4 });
+        const lost = await drain(client.count("k", 2));
+        assert.deepEqual(lost.items, [0]);
+        assert.ok(
+          lost.error instanceof autonats.ProtocolViolationError,
+          String(lost.error),
+        );
+        assert.match(lost.error.message, /handler sent 2, 1 arrived/);
+        // One item read (the next grant is due after two): the fifth one
+        // arrives beyond the credit. The four before it are still read.
+        const stream = client.count("k", 2);
+        assert.deepEqual(await stream.next(), { done: false, value: 0 });
+        await sleep(200);
+        const excess = await drain(stream);
+        assert.deepEqual(excess.items, [1, 2, 3]);
+        assert.ok(
+          excess.error instanceof autonats.ProtocolViolationError,
+          String(excess.error),
+        );
+        assert.match(excess.error.message, /more than the credit/);
+        await eventually("both were cancelled", async () => {
+          return ctl.kinds.filter((k) => k === "cancel").length === 2;
+        });
+      } finally {
+        r.stop();
+        ctl.stop();
+      }
+    },
+  ],
+  [
+    "closed while opening: the stream is cancelled as soon as it opens",
+    async () => {
+      const p = `${prefix}-raw`;
+      const ctl = control(nc, `${p}.ctl.>`);
+      const r = respond(nc, `${p}.tsstreams.count`, (m) => {
+        setTimeout(() => {
+          const open = { "Autonats-Control": `${p}.ctl.late` };
+          nc.publish(m.reply ?? "", "", streamHeaders("open", open));
+        }, 300);
+      });
+      try {
+        await nc.flush();
+        const client = new TsstreamsClient(nc, { prefix: p });
+        const stream = client.count("k", 2);
+        const first = stream.next();
+        await eventually("the request arrived", async () => {
+          return r.requests.length === 1;
+        });
+        await stream.close();
+        assert.deepEqual(await first, { done: true, value: undefined });
+        await eventually("the stream was cancelled", async () => {
+          return ctl.kinds.includes("cancel");
+        });
+        assert.deepEqual(ctl.kinds, ["cancel"]);
+      } finally {
+        r.stop();
+        ctl.stop();
+      }
+    },
+  ],
+  [
+    "heartbeats while the consumer waits; a silent handler is given up after 5 s",
+    async () => {
+      const p = `${prefix}-raw`;
+      const ctl = control(nc, `${p}.ctl.>`);
+      const r = respond(nc, `${p}.tsstreams.count`, (m) => {
+        const reply = m.reply ?? "";
+        const open = { "Autonats-Control": `${p}.ctl.quiet` };
+        nc.publish(reply, "", streamHeaders("open", open));
+        nc.publish(reply, "0"); // then silence
+      });
+      try {
+        await nc.flush();
+        const client = new TsstreamsClient(nc, { prefix: p });
+        const stream = client.count("k", 2, -1, { timeout: 20_000 });
+        assert.deepEqual(await stream.next(), { done: false, value: 0 });
+        const started = performance.now();
+        const err = await rejection(stream.next());
+        const took = performance.now() - started;
+        assert.ok(err instanceof autonats.DeadlineExceededError, String(err));
+        assert.match(err.message, /went silent/);
+        assert.ok(took >= 4500 && took < 7000, `gave up after ${took} ms`);
+        // A heartbeat (credit repeating the totals) at least every second.
+        const beats = ctl.credit.length;
+        assert.ok(beats >= 4, `${beats} heartbeats in ${took} ms`);
+        assert.ok(ctl.credit.every((c) => c === "512"));
+        await eventually("the stream was cancelled", async () => {
+          return ctl.kinds.at(-1) === "cancel";
+        });
+      } finally {
+        r.stop();
+        ctl.stop();
+      }
+    },
+  ],
+  [
     "a reply that is not JSON is a protocol violation",
     async () => {
       const p = `${prefix}-raw`;
@@ -697,6 +1271,22 @@ const checks: [string, () => Promise<void>][] = [
       assert.throws(() => new TsbehaveClient(nc, { timeout: 0 }), RangeError);
       const err = await rejection(behave.find("k", { timeout: Number.NaN }));
       assert.ok(err instanceof RangeError, String(err));
+      for (const streamWindow of [0, 1.5, 1e16]) {
+        assert.throws(
+          () => new TsstreamsClient(nc, { streamWindow }),
+          RangeError,
+        );
+      }
+      assert.throws(
+        () => new TsstreamsClient(nc, { streamWindowBytes: -1 }),
+        RangeError,
+      );
+      // A stream's misuse is thrown by its first read.
+      const bad = streams.count("k", 1, -1, { deadline: -5 });
+      const refused = await rejection(bad.next());
+      assert.ok(refused instanceof RangeError, String(refused));
+      assert.match(refused.message, /deadline must be/);
+      assert.deepEqual(await bad.next(), { done: true, value: undefined });
     },
   ],
   [
@@ -712,6 +1302,24 @@ const checks: [string, () => Promise<void>][] = [
         oneway instanceof autonats.ConnectionClosedError,
         String(oneway),
       );
+      const stream = new TsstreamsClient(closed, { prefix });
+      const never = await drain(stream.count(streamKey(), 1));
+      assert.ok(
+        never.error instanceof autonats.ConnectionClosedError,
+        String(never.error),
+      );
+      // Closed while a stream waits for its next item.
+      const closing = await connect({ servers: url });
+      const open = new TsstreamsClient(closing, { prefix }).ticks(
+        streamKey(),
+        3,
+        1,
+      );
+      assert.equal((await open.next()).done, false);
+      const pending = open.next();
+      await closing.close();
+      const cut = await rejection(pending);
+      assert.ok(cut instanceof autonats.ConnectionClosedError, String(cut));
     },
   ],
   [

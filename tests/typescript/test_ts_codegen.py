@@ -37,6 +37,7 @@ GOLDEN = HERE / "golden"
 GOLDEN_CASES = {
     "ts_layout.ts": GOLDEN / "ts_layout.py",
     "kitchen.ts": ROOT / "tests" / "golden" / "kitchen.py",
+    "streams.ts": ROOT / "tests" / "golden" / "streams.py",
 }
 
 
@@ -306,13 +307,20 @@ def test_two_types_of_one_name(tmp_path: Path) -> None:
         mapper.map(second)
 
 
-def test_a_kind_the_renderer_lacks_is_an_error() -> None:
-    # Streams (issue 14) will add a kind: until the renderer supports it, a
-    # method of that kind fails generation instead of becoming a wrong call.
-    method = types.SimpleNamespace(oneway=False, durable=False, stream=True)
-    spec = types.SimpleNamespace(name="tail", stream=True)
-    with pytest.raises(DeclarationError, match="'tail' is a stream"):
-        _kind(method, spec)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("flags", "kind"),
+    [
+        ({}, "call"),
+        ({"oneway": True}, "oneway"),
+        ({"oneway": True, "durable": True}, "durable"),
+        ({"stream": True}, "stream"),
+    ],
+)
+def test_kind_of_call(flags: dict[str, bool], kind: str) -> None:
+    fields = {"oneway": False, "durable": False, "stream": False, **flags}
+    method = types.SimpleNamespace(**fields)
+    spec = types.SimpleNamespace(name="m", stream=fields["stream"])
+    assert _kind(method, spec) == kind  # type: ignore[arg-type]
 
 
 # -- autonats generate --lang ts ----------------------------------------------------------

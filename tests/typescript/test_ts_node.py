@@ -15,13 +15,15 @@ from autonats.testing import NatsServer
 from ts_api_nats import (
     TSBEHAVE_SERVICE,
     TSBUSY_SERVICE,
+    TSSTREAMS_SERVICE,
     TSVALUES_SERVICE,
     TsbehaveHandler,
     TsbusyHandler,
+    TsstreamsHandler,
     TsvaluesHandler,
     TsversionedHandler,
 )
-from ts_impl import Behave, Busy, Values, Versioned
+from ts_impl import Behave, Busy, Streams, Values, Versioned
 from ts_support import BIN, HERE, ROOT, Build, node, node_env, run
 
 
@@ -38,7 +40,7 @@ def test_generated_code_is_formatted_as_prettier_would(build: Build) -> None:
     files += sorted((ROOT / "examples" / "ts").glob("*.ts"))
     files += sorted((HERE / "golden").glob("*.ts"))
     files.append(HERE / "client_test.ts")
-    assert len(files) == 7
+    assert len(files) == 8
     proc = run(BIN / "prettier", "--check", *files, cwd=build.folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -68,13 +70,14 @@ async def test_node_client_against_python_handlers(
 ) -> None:
     assert build.tsc.returncode == 0, build.tsc.stdout
     prefix = f"ts{uuid.uuid4().hex[:10]}"
-    values, behave, busy = Values(), Behave(), Busy()
+    values, behave, busy, streams = Values(), Behave(), Busy(), Streams()
     nc = await nats.connect(js_server.url, max_reconnect_attempts=0)
     try:
         async with (
             TsvaluesHandler(nc, values, prefix=prefix),
             TsbehaveHandler(nc, behave, prefix=prefix),
             TsbusyHandler(nc, busy, prefix=prefix, queue_size=0),
+            TsstreamsHandler(nc, streams, prefix=prefix),
             TsversionedHandler(nc, Versioned(), prefix=prefix),
         ):
             # Two round trips: the subscriptions are on the server before node calls.
@@ -83,6 +86,7 @@ async def test_node_client_against_python_handlers(
             with NatsServer(config=DENYING) as denying:
                 proc = await asyncio.create_subprocess_exec(
                     node(),
+                    "--expose-gc",  # a check collects a dropped stream
                     str(build.program),
                     cwd=build.folder,
                     env=node_env(
@@ -119,3 +123,7 @@ async def test_node_client_against_python_handlers(
     assert values.called == set(TSVALUES_SERVICE.methods)
     assert behave.called == set(TSBEHAVE_SERVICE.methods)
     assert busy.called == set(TSBUSY_SERVICE.methods)
+    assert streams.called == set(TSSTREAMS_SERVICE.methods)
+    # Every stream Node opened has stopped: no generator is left running.
+    assert streams.streams
+    assert [k for k, p in streams.streams.items() if not p.closed] == []

@@ -1,19 +1,21 @@
 """The contract the generated TypeScript client is tested against, from Node,
 on Python handlers: every supported type (``tsvalues``), every kind of method
-and error (``tsbehave``), load shedding (``tsbusy``) and the versioned
-subject of a 1.x service (``tsversioned``, served by Python and by the Node
-test itself).
+and error (``tsbehave``), server streams observed from the handler's side
+(``tsstreams``), load shedding (``tsbusy``) and the versioned subject of a
+1.x service (``tsversioned``, served by Python and by the Node test itself).
 """
 
 from __future__ import annotations
 
 import datetime
 import decimal
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import autonats
+import msgspec
 
-from ts_models import Address, Color, Everything, Level, Tree
+from ts_models import Address, Color, Everything, Level, Tick, Tree
 
 
 class NotFound(autonats.ServiceError):
@@ -108,12 +110,51 @@ class BehaveService(Protocol):
     async def quick(self) -> str: ...
 
 
+class Progress(msgspec.Struct):
+    """What a stream's generator did, as the handler saw it."""
+
+    #: Items it produced (yielded).
+    produced: int
+    #: Its ``finally`` ran (it ended, failed or was stopped).
+    closed: bool
+    #: How it ended: "", "exhausted", "stopped" (closed from outside) or "failed".
+    how: str
+
+
+@autonats.service("tsstreams", errors=[NotFound])
+class StreamsService(Protocol):
+    """Server streams; each records its progress under its key."""
+
+    def count(self, key: str, n: int, fail_after: int = -1) -> AsyncIterator[int]:
+        """0, 1, ... n - 1; NotFound after ``fail_after`` items if that is >= 0."""
+        ...
+
+    def ticks(
+        self, key: str, every: float = 0.0, first: int = 0
+    ) -> AsyncIterator[Tick]:
+        """Ticks until stopped, ``every`` seconds apart after the ``first`` ones."""
+        ...
+
+    def nothing(self, key: str) -> AsyncIterator[None]:
+        """Three nulls."""
+        ...
+
+    async def progress(self, key: str) -> Progress:
+        """The progress of the stream of ``key`` (zeros before it starts)."""
+        ...
+
+
 @autonats.service("tsbusy")
 class BusyService(Protocol):
     """One call at a time (the test serves it with no queue)."""
 
     @autonats.method(concurrency=1)
     async def hold(self, ms: int) -> int: ...
+
+    @autonats.method(concurrency=1)
+    def held(self) -> AsyncIterator[int]:
+        """0, 1, 2, ... until stopped: an open stream holds the one slot."""
+        ...
 
 
 @autonats.service("tsversioned", version="3.1.0")

@@ -17,6 +17,7 @@ import ts_models
 __all__ = [
     "TSBEHAVE_SERVICE",
     "TSBUSY_SERVICE",
+    "TSSTREAMS_SERVICE",
     "TSVALUES_SERVICE",
     "TSVERSIONED_SERVICE",
     "TsbehaveClient",
@@ -25,6 +26,9 @@ __all__ = [
     "TsbusyClient",
     "TsbusyHandler",
     "TsbusySyncClient",
+    "TsstreamsClient",
+    "TsstreamsHandler",
+    "TsstreamsSyncClient",
     "TsvaluesClient",
     "TsvaluesHandler",
     "TsvaluesSyncClient",
@@ -283,12 +287,93 @@ class TsbehaveHandler(autonats.runtime.Handler[ts_api.BehaveService]):
     spec = TSBEHAVE_SERVICE
 
 
+TSSTREAMS_SERVICE = autonats.contract.build(
+    ts_api.StreamsService,
+    name="tsstreams",
+    version="0.0.0",
+    methods={
+        "count": autonats.contract.MethodOptions(
+            timeout=5.0, concurrency=5, stream=True
+        ),
+        "ticks": autonats.contract.MethodOptions(
+            timeout=5.0, concurrency=5, stream=True
+        ),
+        "nothing": autonats.contract.MethodOptions(
+            timeout=5.0, concurrency=5, stream=True
+        ),
+        "progress": autonats.contract.MethodOptions(timeout=5.0, concurrency=5),
+    },
+    errors=[ts_api.NotFound],
+)
+
+
+class TsstreamsClient(autonats.runtime.ServiceClient):
+    """Calls service ``tsstreams`` over NATS."""
+
+    _spec = TSSTREAMS_SERVICE
+    _call_count: autonats.runtime.StreamCall[int]
+    _call_ticks: autonats.runtime.StreamCall[ts_models.Tick]
+    _call_nothing: autonats.runtime.StreamCall[None]
+    _call_progress: autonats.runtime.Call[ts_api.Progress]
+
+    def count(
+        self, key: str, n: int, fail_after: int = -1
+    ) -> autonats.runtime.Stream[int]:
+        return self._call_count(key, n, fail_after)
+
+    def ticks(
+        self, key: str, every: float = 0.0, first: int = 0
+    ) -> autonats.runtime.Stream[ts_models.Tick]:
+        return self._call_ticks(key, every, first)
+
+    def nothing(self, key: str) -> autonats.runtime.Stream[None]:
+        return self._call_nothing(key)
+
+    async def progress(self, key: str) -> ts_api.Progress:
+        return await self._call_progress(key)
+
+
+class TsstreamsSyncClient(autonats.runtime.SyncServiceClient):
+    """Calls service ``tsstreams`` over an ``autonats.sync`` connection, blocking."""
+
+    _spec = TSSTREAMS_SERVICE
+    _call_count: autonats.runtime.SyncStreamCall[int]
+    _call_ticks: autonats.runtime.SyncStreamCall[ts_models.Tick]
+    _call_nothing: autonats.runtime.SyncStreamCall[None]
+    _call_progress: autonats.runtime.SyncCall[ts_api.Progress]
+
+    def count(
+        self, key: str, n: int, fail_after: int = -1
+    ) -> autonats.runtime.SyncStream[int]:
+        return self._call_count(key, n, fail_after)
+
+    def ticks(
+        self, key: str, every: float = 0.0, first: int = 0
+    ) -> autonats.runtime.SyncStream[ts_models.Tick]:
+        return self._call_ticks(key, every, first)
+
+    def nothing(self, key: str) -> autonats.runtime.SyncStream[None]:
+        return self._call_nothing(key)
+
+    def progress(self, key: str) -> ts_api.Progress:
+        return self._call_progress(key)
+
+
+class TsstreamsHandler(autonats.runtime.Handler[ts_api.StreamsService]):
+    """Serves any implementation of the ``tsstreams`` service."""
+
+    spec = TSSTREAMS_SERVICE
+
+
 TSBUSY_SERVICE = autonats.contract.build(
     ts_api.BusyService,
     name="tsbusy",
     version="0.0.0",
     methods={
         "hold": autonats.contract.MethodOptions(timeout=5.0, concurrency=1),
+        "held": autonats.contract.MethodOptions(
+            timeout=5.0, concurrency=1, stream=True
+        ),
     },
     errors=[ts_api.Conflict, ts_api.Gone, ts_api.NotFound],
 )
@@ -299,9 +384,13 @@ class TsbusyClient(autonats.runtime.ServiceClient):
 
     _spec = TSBUSY_SERVICE
     _call_hold: autonats.runtime.Call[int]
+    _call_held: autonats.runtime.StreamCall[int]
 
     async def hold(self, ms: int) -> int:
         return await self._call_hold(ms)
+
+    def held(self) -> autonats.runtime.Stream[int]:
+        return self._call_held()
 
 
 class TsbusySyncClient(autonats.runtime.SyncServiceClient):
@@ -309,9 +398,13 @@ class TsbusySyncClient(autonats.runtime.SyncServiceClient):
 
     _spec = TSBUSY_SERVICE
     _call_hold: autonats.runtime.SyncCall[int]
+    _call_held: autonats.runtime.SyncStreamCall[int]
 
     def hold(self, ms: int) -> int:
         return self._call_hold(ms)
+
+    def held(self) -> autonats.runtime.SyncStream[int]:
+        return self._call_held()
 
 
 class TsbusyHandler(autonats.runtime.Handler[ts_api.BusyService]):

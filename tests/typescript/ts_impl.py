@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import datetime
 import decimal
+import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import autonats
 
-from ts_api import Conflict, Gone, NotFound
-from ts_models import Address, Color, Everything, Level, Tree
+from ts_api import Conflict, Gone, NotFound, Progress
+from ts_models import Address, Color, Everything, Level, Tick, Tree
 
 
 class Recorder:
@@ -131,11 +133,76 @@ class Behave(Recorder):
         return "quick"
 
 
+class Streams(Recorder):
+    """Records, per key, what each stream's generator did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.streams: dict[str, Progress] = {}
+
+    def _begin(self, key: str) -> Progress:
+        progress = self.streams[key] = Progress(produced=0, closed=False, how="")
+        return progress
+
+    async def count(self, key: str, n: int, fail_after: int = -1) -> AsyncIterator[int]:
+        self.mark("count")
+        progress = self._begin(key)
+        try:
+            for i in range(n):
+                if i == fail_after:
+                    progress.how = "failed"
+                    raise NotFound(f"no item {i}", key=str(i))
+                progress.produced += 1
+                yield i
+            progress.how = "exhausted"
+        except GeneratorExit:
+            progress.how = "stopped"
+            raise
+        finally:
+            progress.closed = True
+
+    async def ticks(
+        self, key: str, every: float = 0.0, first: int = 0
+    ) -> AsyncIterator[Tick]:
+        self.mark("ticks")
+        progress = self._begin(key)
+        try:
+            for n in itertools.count():
+                if n >= first and every:
+                    await asyncio.sleep(every)
+                progress.produced += 1
+                yield Tick(key, n)
+        except (GeneratorExit, asyncio.CancelledError):
+            progress.how = "stopped"
+            raise
+        finally:
+            progress.closed = True
+
+    async def nothing(self, key: str) -> AsyncIterator[None]:
+        self.mark("nothing")
+        progress = self._begin(key)
+        for _ in range(3):
+            progress.produced += 1
+            yield None
+        progress.how = "exhausted"
+        progress.closed = True
+
+    async def progress(self, key: str) -> Progress:
+        self.mark("progress")
+        return self.streams.get(key, Progress(produced=0, closed=False, how=""))
+
+
 class Busy(Recorder):
     async def hold(self, ms: int) -> int:
         self.mark("hold")
         await asyncio.sleep(ms / 1000)
         return ms
+
+    async def held(self) -> AsyncIterator[int]:
+        self.mark("held")
+        for n in itertools.count():
+            yield n
+            await asyncio.sleep(0.01)
 
 
 class Versioned:

@@ -75,6 +75,13 @@ class Renamed(msgspec.Struct, rename="camel"):
     user_id: str = msgspec.field(name="user-id", default="")
 
 
+class Tick(msgspec.Struct):
+    """One item of the test streams: its stream's key and its number, from 0."""
+
+    key: str
+    n: int
+
+
 class Tree(msgspec.Struct):
     label: str
     children: list[Tree] = []
