@@ -12,7 +12,7 @@ import pytest
 from autonats.testing import NatsCluster, NatsServer
 
 from flt_api_nats import FltWorkClient
-from flt_support import Ledger, Spawn, in_thread, steady
+from flt_support import Ledger, Spawn, eventually, in_thread, steady
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -115,5 +115,30 @@ async def test_a_restarted_server_loses_no_call_silently(
         assert before and all(c[3] == "ok" for c in before)
         assert nc.is_connected
         assert await work.echo(7) == 7
+    finally:
+        await in_thread(server.close)
+
+
+async def test_sigterm_while_the_server_is_gone_stops_at_once(spawn: Spawn) -> None:
+    """Told to stop while it reconnects, ``autonats serve`` cannot drain (there
+    is no server to unsubscribe from): it finishes what it holds, closes the
+    connection and exits 0 at once, with no traceback and no wait per
+    subscription."""
+    server = await in_thread(NatsServer().start)
+    try:
+        handler = await spawn("flt_impl:Work", server.url).wait_serving()
+        await in_thread(server.stop)
+        await eventually(
+            lambda: "reconnecting" in handler.output,
+            timeout=10,
+            what="serve to notice the server is gone",
+        )
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        assert await handler.stop(timeout=10) == 0, handler.output
+        took = loop.time() - asked
+        assert took < 5, f"took {took:.1f} s to stop"
+        assert "Traceback" not in handler.output, handler.output
+        assert "stopped" in handler.output
     finally:
         await in_thread(server.close)

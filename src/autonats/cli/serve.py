@@ -17,6 +17,7 @@ import typing
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+import nats.errors
 from autonats.cli._common import CommandError, byte_size, duration, positive_int
 from autonats.cli._connection import add_connection_flags, settings
 from autonats.errors import AutonatsError
@@ -252,7 +253,10 @@ async def _serve(
     print("draining...", flush=True)
     for handler in handlers:
         await handler.shutdown()
-    await nc.drain()
+    try:
+        await nc.drain()
+    except nats.errors.ConnectionReconnectingError:
+        await nc.close()  # no server to drain to: what is held was served
     print("stopped", flush=True)
 
 

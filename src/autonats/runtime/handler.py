@@ -330,21 +330,34 @@ class Handler(Generic[P]):
             streams.end_all()
         for consumer in self._consumers.values():
             await consumer.stop()
-        for ep in self._endpoints.values():
-            if ep.sub is not None:
-                try:
-                    await ep.sub.drain()  # type: ignore[no-untyped-call]
-                except nats.errors.Error as exc:
-                    log.warning(
-                        "draining %s failed: %s", ep.spec.subject(self.prefix), exc
-                    )
-                ep.sub = None
+        # All at once: a drain waits for a round trip to the server, and a
+        # server lost meanwhile would hold each one in turn for its timeout.
+        connected = self.nc.is_connected
+        await asyncio.gather(
+            *(self._stop_listening(ep, connected) for ep in self._endpoints.values())
+        )
         await self._idle.wait()
         for streams in self._streams.values():
             await streams.stop()
         consumers, self._consumers = self._consumers, {}
         for consumer in consumers.values():
             await consumer.close()
+
+    async def _stop_listening(self, ep: Endpoint, connected: bool) -> None:
+        """Drain a method's subscription: messages already routed here are
+        still served. With no server to talk to (``connected`` false: the
+        connection is reconnecting) there is nothing to drain, and a drain's
+        round trip would only wait out its timeout: unsubscribe."""
+        sub, ep.sub = ep.sub, None
+        if sub is None:
+            return
+        try:
+            if connected:
+                await sub.drain()  # type: ignore[no-untyped-call]
+            else:
+                await sub.unsubscribe()
+        except nats.errors.Error as exc:
+            log.warning("draining %s failed: %s", ep.spec.subject(self.prefix), exc)
 
     async def __aenter__(self) -> Handler[P]:
         await self.run()
