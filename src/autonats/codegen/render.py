@@ -4,43 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from autonats._version import __version__
 from autonats.codegen import model
+from autonats.codegen.buffer import Buffer
 from autonats.contract.declare import Breaker
 
 __all__ = ["render"]
-
-_INDENT = "    "
-_WIDTH = 88  # ruff format's and black's default
-
-
-class Buffer:
-    """Lines of text with an indentation level."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self._level = 0
-
-    def add(self, line: str = "") -> None:
-        self._lines.append(_INDENT * self._level + line if line else "")
-
-    @contextmanager
-    def indent(self) -> Iterator[None]:
-        self._level += 1
-        try:
-            yield
-        finally:
-            self._level -= 1
-
-    def fits(self, line: str) -> bool:
-        """Whether ``line`` fits in 88 columns at the current indentation."""
-        return len(_INDENT * self._level) + len(line) <= _WIDTH
-
-    def text(self) -> str:
-        return "\n".join(self._lines) + "\n"
 
 
 def render(module: model.Module, *, command: str) -> str:

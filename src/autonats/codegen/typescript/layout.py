@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
+
+from autonats.codegen import buffer
 
 __all__ = [
     "WIDTH",
@@ -29,7 +30,6 @@ __all__ = [
 ]
 
 WIDTH = 80  # prettier's printWidth
-_INDENT = "  "
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
@@ -181,30 +181,11 @@ def object_type(
 # -- the buffer -----------------------------------------------------------------
 
 
-class Buffer:
+class Buffer(buffer.Buffer):
     """Lines of text at an indentation level, and prettier's ways of breaking them."""
 
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self._level = 0
-
-    def add(self, line: str = "") -> None:
-        self._lines.append(_INDENT * self._level + line if line else "")
-
-    @contextmanager
-    def indent(self) -> Iterator[None]:
-        self._level += 1
-        try:
-            yield
-        finally:
-            self._level -= 1
-
-    def fits(self, line: str) -> bool:
-        """Whether ``line`` fits in 80 columns at the current indentation."""
-        return len(_INDENT * self._level) + len(line) <= WIDTH
-
-    def text(self) -> str:
-        return "\n".join(self._lines) + "\n"
+    INDENT = "  "
+    WIDTH = WIDTH
 
     def doc(self, text: str) -> None:
         """A JSDoc comment: one line when it fits, else one line per line of text."""
