@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
@@ -54,7 +53,7 @@ from autonats.errors import (
 from autonats.observe import tracing as tracing_
 from autonats.observe.stats import BreakerStats, ClientStats, live_clients
 from autonats.observe.tracing import Tracing
-from autonats.runtime import durable, permissions
+from autonats.runtime import durable, permissions, retry
 from autonats.runtime.breaker import CircuitBreaker
 from autonats.runtime.context import _current
 from autonats.runtime.inbox import Inbox, inbox_for
@@ -83,8 +82,6 @@ R = TypeVar("R")
 _now = time.monotonic
 
 # Backoff for requests a handler shed with 503 (never started, so safe to retry).
-_RETRY_FIRST = wire.RETRY_FIRST
-_RETRY_MAX = wire.RETRY_MAX
 
 #: Step 4 of the pipeline for one kind of call: ``(client, spec, subject,
 #: payload, headers, deadline, explicit)`` -> the decoded result. ``headers``
@@ -273,7 +270,7 @@ class Client:
         denials = self._denials
         assert denials is not None
         loop = asyncio.get_running_loop()
-        delay = _RETRY_FIRST
+        delay = retry.FIRST
         while True:
             now = _now()
             if now >= deadline:
@@ -300,14 +297,8 @@ class Client:
             if not isinstance(error, OverloadedError):
                 raise error
             # Shed requests were never started: retry with backoff within the deadline.
-            pause = min(delay * (0.5 + random.random()), deadline - _now())
-            if pause <= 0:
-                raise error
-            await asyncio.sleep(pause)
-            if _now() >= deadline:
-                raise error
+            delay = await retry.after_shed(error, delay, deadline)
             explicit = True
-            delay = min(delay * 2, _RETRY_MAX)
 
     def _publish(
         self,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from types import TracebackType
@@ -38,7 +37,7 @@ from autonats.errors import (
     ProtocolError,
     TimeoutError,
 )
-from autonats.runtime import deadlines
+from autonats.runtime import deadlines, retry
 from autonats.runtime.context import _current
 from autonats.runtime.inbox import Inbox, inbox_for
 
@@ -417,7 +416,7 @@ class Receiver(Generic[T]):
         outer = _current.get()
         whole = outer[2] if outer is not None else None
         token: str | None = None
-        delay = wire.RETRY_FIRST
+        delay = retry.FIRST
         try:
             while True:
                 token, reply_to = inbox.route(self.on_message)
@@ -443,14 +442,8 @@ class Receiver(Generic[T]):
                 # Shed before it started: retry with backoff within the deadline.
                 inbox.unroute(token)
                 token = None
-                pause = min(delay * (0.5 + random.random()), deadline - _now())
-                if pause <= 0:
-                    raise error
-                await asyncio.sleep(pause)
-                if _now() >= deadline:
-                    raise error
+                delay = await retry.after_shed(error, delay, deadline)
                 self.outcome = None
-                delay = min(delay * 2, wire.RETRY_MAX)
             forever = float("inf")
             while True:
                 outcome = self.outcome
