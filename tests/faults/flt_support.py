@@ -24,7 +24,9 @@ __all__ = [
     "ServeProcess",
     "Spawn",
     "eventually",
+    "failing",
     "in_thread",
+    "jobs_processed",
     "read_lines",
     "rss_mb",
     "steady",
@@ -53,6 +55,21 @@ def read_lines(folder: Path, kind: str) -> dict[int, list[list[str]]]:
         # A process killed mid-write may leave one partial last line.
         found[pid] = [line.split() for line in lines if line]
     return found
+
+
+def failing(n: int) -> bool:
+    """Whether durable job ``n`` of the ten-thousand-call tests fails (1 in 100)."""
+    return n % 100 == 0
+
+
+def jobs_processed(folder: Path) -> list[tuple[int, str, int]]:
+    """(pid, message id, n) of every durable job delivery the handlers recorded."""
+    return [
+        (pid, words[0], int(words[1]))
+        for pid, lines in read_lines(folder, "job").items()
+        for words in lines
+        if len(words) == 2 and words[1].isdigit()
+    ]
 
 
 Spawn = Callable[..., ServeProcess]

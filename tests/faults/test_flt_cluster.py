@@ -17,7 +17,14 @@ from autonats.contract import wire
 from autonats.testing import NatsCluster
 
 from flt_api_nats import FltJobsClient, FltJobsHandler
-from flt_support import SLACK, Spawn, eventually, in_thread, read_lines
+from flt_support import (
+    SLACK,
+    Spawn,
+    eventually,
+    failing,
+    in_thread,
+    jobs_processed,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -25,20 +32,6 @@ CALLS = 10_000
 #: Publishes in flight at once: enough to keep the stream leader busy, few
 #: enough that two shared cores do not starve the acknowledgements.
 WINDOW = 256
-
-
-def failing(n: int) -> bool:
-    return n % 100 == 0
-
-
-def processed(folder: Path) -> list[tuple[int, str, int]]:
-    """(pid, message id, n) of every delivery the handlers recorded."""
-    return [
-        (pid, words[0], int(words[1]))
-        for pid, lines in read_lines(folder, "job").items()
-        for words in lines
-        if len(words) == 2 and words[1].isdigit()
-    ]
 
 
 async def test_ten_thousand_durable_calls_survive_losing_the_stream_leader(
@@ -86,7 +79,7 @@ async def test_ten_thousand_durable_calls_survive_losing_the_stream_leader(
         serving = time.monotonic()
 
         def distinct() -> int:
-            return len({m for _, m, _ in processed(tmp_path)})
+            return len({m for _, m, _ in jobs_processed(tmp_path)})
 
         await eventually(
             lambda: distinct() >= CALLS // 3, timeout=60, what="a third of the calls"
@@ -109,7 +102,7 @@ async def test_ten_thousand_durable_calls_survive_losing_the_stream_leader(
         await asyncio.wait_for(settled(), 90)
         served = time.monotonic() - serving
 
-        deliveries = processed(tmp_path)
+        deliveries = jobs_processed(tmp_path)
         ids_of: dict[int, set[str]] = collections.defaultdict(set)
         for _, message_id, n in deliveries:
             ids_of[n].add(message_id)
@@ -211,7 +204,7 @@ async def test_a_call_published_during_a_leader_election_is_stored_or_fails_clea
         assert any(o[0] == "15 s" and o[4] == "ok" for o in during), during
         # Every call that returned is processed: stored means not lost.
         await eventually(
-            lambda: stored <= {n for _, _, n in processed(tmp_path)},
+            lambda: stored <= {n for _, _, n in jobs_processed(tmp_path)},
             timeout=60,
             what="every stored call to be processed",
         )

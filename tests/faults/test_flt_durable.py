@@ -20,25 +20,17 @@ import pytest
 from autonats.testing import NatsServer
 
 from flt_api_nats import FltJobsClient
-from flt_support import Spawn, eventually, in_thread, read_lines
+from flt_support import (
+    Spawn,
+    eventually,
+    failing,
+    in_thread,
+    jobs_processed,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 CALLS = 10_000
-
-
-def failing(n: int) -> bool:
-    return n % 100 == 0
-
-
-def processed(folder: Path) -> list[tuple[int, str, int]]:
-    """(pid, message id, n) of every delivery the handlers recorded."""
-    return [
-        (pid, words[0], int(words[1]))
-        for pid, lines in read_lines(folder, "job").items()
-        for words in lines
-        if len(words) == 2 and words[1].isdigit()
-    ]
 
 
 async def test_ten_thousand_durable_calls_survive_a_killed_handler(
@@ -74,7 +66,7 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
         began = time.monotonic()
 
         def distinct() -> int:
-            return len({m for _, m, _ in processed(tmp_path)})
+            return len({m for _, m, _ in jobs_processed(tmp_path)})
 
         await eventually(
             lambda: distinct() >= CALLS // 3, timeout=40, what="a third of the calls"
@@ -96,7 +88,7 @@ async def test_ten_thousand_durable_calls_survive_a_killed_handler(
         await asyncio.wait_for(settled(), 45)
         served = time.monotonic() - began
 
-        deliveries = processed(tmp_path)
+        deliveries = jobs_processed(tmp_path)
         ids_of: dict[int, set[str]] = collections.defaultdict(set)
         for _, message_id, n in deliveries:
             ids_of[n].add(message_id)
