@@ -82,6 +82,10 @@ test-all: lint check-generated $(NODE_STAMP) $(addprefix test-python-,$(SUPPORTE
 	.venv-$*/bin/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Keep the stamps (make deletes a pattern rule's intermediate files): the
+# next run reuses the environments until pyproject.toml changes.
+.PRECIOUS: .venv-%/.installed-stamp
+
 test-python-%: .venv-%/.installed-stamp $(NODE_STAMP)
 	@echo "== the suite on Python $* =="
 	.venv-$*/bin/pytest -q $(PYTEST_ARGS)
