@@ -24,21 +24,27 @@ pytestmark = pytest.mark.timeout(60)
 SECRET = "s3cret-Pa55"
 
 
-async def _round_trip(nc: object) -> None:
+async def _echo(nc: object) -> None:
     """The connection works: a request crosses the server and comes back."""
     import nats.aio.client
 
     assert isinstance(nc, nats.aio.client.Client)
+
+    async def echo(msg: object) -> None:
+        await msg.respond(b"pong")  # type: ignore[attr-defined]
+
+    sub = await nc.subscribe("t.echo", cb=echo)
+    reply = await nc.request("t.echo", b"ping", timeout=5)
+    assert reply.data == b"pong"
+    await sub.unsubscribe()
+
+
+async def _round_trip(nc: object) -> None:
+    """:func:`_echo`, then close the connection."""
     try:
-
-        async def echo(msg: object) -> None:
-            await msg.respond(b"pong")  # type: ignore[attr-defined]
-
-        await nc.subscribe("t.echo", cb=echo)
-        reply = await nc.request("t.echo", b"ping", timeout=5)
-        assert reply.data == b"pong"
+        await _echo(nc)
     finally:
-        await nc.close()
+        await nc.close()  # type: ignore[attr-defined]
 
 
 async def _refused(**kwargs: object) -> str:
@@ -270,6 +276,51 @@ async def test_environment_variables(
     monkeypatch.setenv("NATS_CERT", tls.client_cert)
     monkeypatch.setenv("NATS_KEY", tls.client_key)
     await _round_trip(await autonats.connect())
+
+
+def test_the_blocking_connection_takes_the_same_settings(
+    server_factory, isolated: Path, tls: TlsFiles, monkeypatch
+) -> None:
+    """``autonats.sync.connect`` resolves contexts, variables and secrets
+    exactly as ``autonats.connect`` does."""
+    server = server_factory(
+        {
+            **tls.server_config(verify=True),
+            **users({"user": "alice", "password": SECRET}),
+        }
+    )
+    _write_context(
+        isolated,
+        "shop",
+        url=server.tls_url,
+        user="alice",
+        password=SECRET,
+        ca=tls.ca,
+        cert=tls.client_cert,
+        key=tls.client_key,
+        inbox_prefix="_INBOX_alice",
+    )
+    with autonats.sync.connect(context="shop") as conn:
+        assert conn.nc.new_inbox().startswith("_INBOX_alice.")
+        conn.run(_echo(conn.nc))
+
+    for name, value in {
+        "NATS_URL": server.tls_url,
+        "NATS_USER": "alice",
+        "NATS_PASSWORD": SECRET,
+        "NATS_CA": tls.ca,
+        "NATS_CERT": tls.client_cert,
+        "NATS_KEY": tls.client_key,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with autonats.sync.connect() as conn:
+        conn.run(_echo(conn.nc))
+
+    with pytest.raises(autonats.ConnectionError) as caught:
+        autonats.sync.connect(password="wrong-pw", max_reconnect_attempts=-1)
+    assert "authorization violation" in str(caught.value)
+    assert server.tls_url in str(caught.value)
+    assert "wrong-pw" not in str(caught.value)
 
 
 def test_precedence_flag_then_environment_then_context(isolated: Path) -> None:

@@ -35,6 +35,7 @@ from autonats.contract.spec import ServiceSpec
 from autonats.errors import ConnectionError
 from autonats.observe import tracing as tracing_
 from autonats.runtime.client import Call, Client, Publish, StreamCall
+from autonats.runtime.connect import connect as connect_async
 from autonats.runtime.stream import DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, Stream
 
 __all__ = [
@@ -294,21 +295,6 @@ def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
             loop.close()
 
 
-async def _open(servers: Any, context: str | None, options: dict[str, Any]) -> Any:
-    # The one place that makes the NATS connection.
-    # TODO(issue 12): once autonats.connect(servers, *, context=None, **options)
-    # lands in runtime/connect.py, call it here instead, so that contexts,
-    # credentials and TLS work the same as for the async client.
-    if context is not None:
-        raise ValueError(
-            "context= needs autonats.connect (NATS contexts), not available in "
-            "this version: pass servers= and the nats-py options instead"
-        )
-    if servers is not None:
-        options["servers"] = servers
-    return await nats.connect(**options)
-
-
 def connect(
     servers: str | list[str] | None = None,
     *,
@@ -318,10 +304,13 @@ def connect(
     """Connect to NATS for blocking calls: the connection runs nats-py on an
     event loop in a background thread.
 
-    ``servers`` and ``options`` are those of ``nats.connect`` (callbacks run
-    on the connection's thread). Raises :class:`autonats.ConnectionError`
-    when no server can be reached, ``RuntimeError`` when called from a
-    thread running an event loop (use ``nats.connect`` there).
+    ``servers``, ``context`` and ``options`` are those of
+    :func:`autonats.connect`: the ``nats`` CLI's settings (credentials, nkeys,
+    tokens, TLS, contexts, ``$NATS_URL`` and the other variables), and any
+    other ``nats.connect`` option (callbacks run on the connection's thread).
+    Raises :class:`autonats.ConnectionError` as :func:`autonats.connect` does
+    (refused, unreachable, a bad file), ``RuntimeError`` when called from a
+    thread running an event loop (use :func:`autonats.connect` there).
     """
     _refuse_in_loop("autonats.sync.connect()")
     loop = asyncio.new_event_loop()
@@ -331,7 +320,7 @@ def connect(
     thread.start()
     try:
         nc = asyncio.run_coroutine_threadsafe(
-            _open(servers, context, dict(options)), loop
+            connect_async(servers, context=context, **options), loop
         ).result()
     except BaseException as exc:
         loop.call_soon_threadsafe(loop.stop)
