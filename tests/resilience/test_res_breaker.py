@@ -15,7 +15,7 @@ from autonats.observe import metrics
 from autonats.runtime import breaker as breaker_
 from autonats.runtime.client import Client
 
-from res_api_nats import ResClient
+from res_api_nats import ResClient, ResSyncClient
 from res_support import Impl, drive, instances
 
 pytestmark = pytest.mark.timeout(90)
@@ -171,6 +171,24 @@ async def test_timeouts_and_no_responders_open_it(
         assert set(results) == {"TimeoutError", "CircuitOpenError"}, results
         assert results["TimeoutError"] >= 3 and sum(results.values()) == 6
         assert hung.breaker("work").state_name == "open"  # type: ignore[union-attr]
+
+
+def test_a_blocking_client_takes_a_breaker(nats_url: str, prefix: str) -> None:
+    """``<Name>SyncClient(conn, breaker=...)`` as the async client: nobody
+    serves the prefix, so the breaker opens after its minimum of calls and
+    the rest fail fast without being sent."""
+    with autonats.sync.connect(nats_url) as conn:
+        client = ResSyncClient(conn, prefix=prefix, breaker=QUICK)
+        outcomes: dict[str, int] = {}
+        for n in range(30):
+            try:
+                client.work(n)
+            except autonats.AutonatsError as exc:
+                name = type(exc).__name__
+                outcomes[name] = outcomes.get(name, 0) + 1
+        assert outcomes == {"NoRespondersError": 10, "CircuitOpenError": 20}
+        off = ResSyncClient(conn, prefix=prefix, breaker=False)
+        assert off._client.breaker("guarded") is None  # declared, turned off
 
 
 async def test_breaker_state_is_exported_as_metrics(

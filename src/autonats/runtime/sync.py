@@ -34,7 +34,7 @@ from autonats.contract import wire
 from autonats.contract.spec import ServiceSpec
 from autonats.errors import ConnectionError
 from autonats.observe import tracing as tracing_
-from autonats.runtime.client import Call, Client, Publish, StreamCall
+from autonats.runtime.client import BreakerSetting, Call, Client, Publish, StreamCall
 from autonats.runtime.connect import connect as connect_async
 from autonats.runtime.stream import DEFAULT_WINDOW, DEFAULT_WINDOW_BYTES, Stream
 
@@ -426,6 +426,7 @@ class SyncServiceClient:
         *,
         timeout: float | None = None,
         prefix: str = wire.DEFAULT_PREFIX,
+        breaker: BreakerSetting = None,
         stream_window: int = DEFAULT_WINDOW,
         stream_window_bytes: int = DEFAULT_WINDOW_BYTES,
     ) -> None:
@@ -441,6 +442,7 @@ class SyncServiceClient:
             timeout=timeout,
             prefix=prefix,
             tracing=tracing_.enabled() if self._traced else None,
+            breaker=breaker,
             stream_window=stream_window,
             stream_window_bytes=stream_window_bytes,
         )
