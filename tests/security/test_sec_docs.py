@@ -123,6 +123,24 @@ authorization {
         )
         assert created.returncode == 0, created.stderr
         assert json.loads(created.stdout)["name"] == "Ada"
+        # A stream under the same permissions: several replies to one request
+        # (allow_responses), the caller's credit and cancel on the control
+        # subjects. The shop's watch never ends: a 2 s wait for the next item
+        # ends the call.
+        watched = cli(
+            "call",
+            "user.watch",
+            "--timeout",
+            "2",
+            "--inbox-prefix",
+            "_INBOX_web",
+            env=web,
+            cwd=tmp_path,
+        )
+        first = json.loads(watched.stdout.splitlines()[0])
+        assert (first["kind"], first["user"]["name"]) == ("created", "Ada")
+        assert watched.returncode == 1
+        assert "permission" not in watched.stderr.lower(), watched.stderr
         info = cli(
             "info", "user", "--inbox-prefix", "_INBOX_web", env=web, cwd=tmp_path
         )
@@ -133,7 +151,7 @@ authorization {
             "autonats: permission denied: the NATS user may not publish to $srv.info "
             "(autonats permissions prints what each role needs)"
         )
-        for result in (created, info, listed):
+        for result in (created, watched, info, listed):
             for secret in PASSWORDS.values():
                 assert secret not in result.stdout + result.stderr
     finally:
