@@ -20,6 +20,7 @@ import collections
 import concurrent.futures
 import contextlib
 import contextvars
+import sys
 import threading
 import weakref
 from collections.abc import Coroutine, Iterator
@@ -199,8 +200,11 @@ class _Job:
     """One coroutine run for a waiting thread: started on the loop in the
     thread's context; ``lock`` is released when it is done.
 
-    A bare lock is the cheapest way to wake a thread in CPython: a blocking
-    call costs two thread switches, and nothing more than it must.
+    A bare lock is the cheapest way to wake a thread in CPython, and the
+    thread is woken from the task's last step, not from a done callback one
+    loop turn later; on Python 3.12+ the task also starts at once (eagerly)
+    instead of on the next turn. What is left is two thread switches per
+    blocking call.
     """
 
     __slots__ = (
@@ -212,6 +216,7 @@ class _Job:
         "lock",
         "loop",
         "result",
+        "settled",
         "task",
     )
 
@@ -230,22 +235,40 @@ class _Job:
         self.result: Any = None
         self.error: BaseException | None = None
         self.cancelled = False
+        self.settled = False
         self.task: asyncio.Task[Any] | None = None
 
     def start(self) -> None:
-        task = self.task = self.context.run(self.loop.create_task, self.coro)
-        self.calls.add(task)
-        task.add_done_callback(self.done)
+        if sys.version_info >= (3, 12):  # up to its first wait, now
+            task = asyncio.Task(
+                self._run(), loop=self.loop, context=self.context, eager_start=True
+            )
+        else:
+            task = self.context.run(self.loop.create_task, self._run())
+        self.task = task
+        if not task.done():
+            self.calls.add(task)
+            task.add_done_callback(self.done)
+
+    async def _run(self) -> None:
+        try:
+            self.result = await self.coro
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        except BaseException as exc:  # for the waiting thread to raise
+            self.error = exc
+        finally:
+            self.settled = True
+            self.lock.release()
 
     def done(self, task: asyncio.Task[Any]) -> None:
         self.calls.discard(task)
-        if task.cancelled():
+        if not self.settled:  # cancelled before its first step: _run never ran
+            self.coro.close()
             self.cancelled = True
-        else:
-            self.error = task.exception()
-            if self.error is None:
-                self.result = task.result()
-        self.lock.release()
+            self.settled = True
+            self.lock.release()
 
     def cancel(self) -> None:
         if self.task is not None:
