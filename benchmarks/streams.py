@@ -25,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,11 @@ class StreamResults:
     sync_calls: Row = field(
         default_factory=lambda: Row("blocking client (BenchSyncClient)", "calls")
     )
+    #: Microseconds per round trip between two plain Python threads passing a
+    #: lock (what waking a thread costs on this machine), of each run.
+    thread_round_trip_us: list[float] = field(default_factory=list)
+    #: Microseconds per blocking run of a coroutine that returns at once.
+    empty_blocking_us: list[float] = field(default_factory=list)
 
     @property
     def unary(self) -> Row:
@@ -203,6 +209,40 @@ async def _async_calls(client: object, calls: int, item: Item) -> float:
     return calls / (time.perf_counter() - started)
 
 
+def _thread_round_trip_us(trips: int) -> float:
+    """Two plain threads passing a lock back and forth: us per round trip."""
+    ping, pong = threading.Lock(), threading.Lock()
+    ping.acquire()
+    pong.acquire()
+
+    def other() -> None:
+        for _ in range(trips):
+            ping.acquire()
+            pong.release()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    started = time.perf_counter()
+    for _ in range(trips):
+        ping.release()
+        pong.acquire()
+    elapsed = time.perf_counter() - started
+    thread.join()
+    return elapsed / trips * 1e6
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _empty_blocking_us(conn: autonats.sync.Connection, runs: int) -> float:
+    """``conn.run()`` of a coroutine that returns at once: us per run."""
+    started = time.perf_counter()
+    for _ in range(runs):
+        conn.run(_nothing())
+    return (time.perf_counter() - started) / runs * 1e6
+
+
 def _sync_calls(conn: autonats.sync.Connection, calls: int, item: Item) -> float:
     from benchmarks.echo_nats import BenchSyncClient
 
@@ -267,6 +307,8 @@ def run_streams(
                 if repeat == 0:
                     _sync_calls(conn, min(calls, 100), item)
                 results.sync_calls.runs.append(_sync_calls(conn, calls, item))
+                results.thread_round_trip_us.append(_thread_round_trip_us(calls))
+                results.empty_blocking_us.append(_empty_blocking_us(conn, calls))
                 if progress is not None:
                     progress(
                         f"streams run {repeat + 1}/{repeats}: "

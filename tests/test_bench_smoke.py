@@ -216,10 +216,13 @@ def test_streams_and_the_blocking_client_are_measured(nats_url: str) -> None:
     assert "autonats stream" in table and "blocking client" in table
     lines = stream_target_lines(results)
     assert len(lines) == 2 and all(" met" in x or "missed" in x for x in lines)
+    for costs in (results.thread_round_trip_us, results.empty_blocking_us):
+        assert len(costs) == 1 and costs[0] > 0, costs
     page = render_markdown(
         Report(results=_empty_results(), machine={}, streams=results)
     )
     assert table in page
+    assert "two plain Python threads passing a lock take" in page
 
 
 def _empty_results() -> Results:
