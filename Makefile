@@ -100,5 +100,11 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 
+# The same suite on another supported Python, its page beside the main one:
+# make bench-python-3.13 writes docs/benchmarks-python3.13.md.
+bench-python-%: .venv-%/.installed-stamp
+	.venv-$*/bin/python -m pip install --quiet -e '.[dev,bench]'
+	.venv-$*/bin/python -m benchmarks --out docs/benchmarks-python$*.md
+
 clean:
 	rm -rf $(VENV) .venv-* .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules

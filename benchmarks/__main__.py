@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             report.chart = chart.name
         else:
             print("matplotlib is not installed: no chart", file=sys.stderr)
+        report.command = _command(args.out)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(render_markdown(report))
         print(f"wrote {args.out}" + (f" and {chart}" if report.chart else ""))
@@ -120,6 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED {cell.scenario.key} {cell.contender}: {cell.status}")
     say("done")
     return 1 if failures else 0
+
+
+def _command(out: Path) -> str:
+    """The make target that writes ``out`` (the page names it), else the command."""
+    docs = ROOT / "docs"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if out.resolve() == docs / "benchmarks.md":
+        return "make bench"
+    if out.resolve() == docs / f"benchmarks-python{version}.md":
+        return f"make bench-python-{version}"
+    return f"python -m benchmarks --out {out}"
 
 
 if __name__ == "__main__":

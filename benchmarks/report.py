@@ -58,6 +58,7 @@ class Report:
     ablation: list[AblationRow] = field(default_factory=list)
     chart: str | None = None  # file name of the PNG beside the page
     streams: StreamResults | None = None
+    command: str = "make bench"  # what wrote the page, for its first line
 
 
 def machine_info(load_before: str = "") -> dict[str, str]:
@@ -440,7 +441,8 @@ def render_markdown(report: Report) -> str:
     parts = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` ({when}); rerun it rather than edit this page. "
+        f"Written by `{report.command}` on Python {platform.python_version()} "
+        f"({when}); rerun it rather than edit this page. "
         "Absolute figures depend on the machine and on whatever else runs on it: "
         "compare the ratios, which were all measured in this one run.",
         "",
