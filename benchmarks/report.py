@@ -218,6 +218,8 @@ def streams_table(results: StreamResults) -> str:
             _stream_row(results.unary, results.raw),
             _stream_row(results.async_calls, results.async_calls),
             _stream_row(results.sync_calls, results.async_calls),
+            _stream_row(results.raw_async_calls, results.raw_async_calls),
+            _stream_row(results.raw_sync_calls, results.raw_async_calls),
         ]
     )
 
@@ -249,12 +251,21 @@ def _handoff_lines(results: StreamResults) -> list[str]:
     added = 1e6 / results.sync_calls.rate - 1e6 / results.async_calls.rate
     trip = statistics.median(results.thread_round_trip_us)
     empty = statistics.median(results.empty_blocking_us)
-    return [
+    lines = [
         f"- what a blocking call adds to an async one here: {added:,.0f} us; "
         f"two plain Python threads passing a lock take {trip:,.0f} us per round "
         f"trip on this machine, and a blocking run of a coroutine that returns "
         f"at once {empty:,.0f} us (medians)",
     ]
+    if results.raw_sync_ratio:
+        lines.append(
+            "- the floor: raw nats-py requests run the same way (from this "
+            "thread on the connection's event-loop thread) reach "
+            f"{results.raw_sync_ratio:.2f}x of raw nats-py's async requests; "
+            f"autonats' blocking client reaches {results.sync_ratio:.2f}x of its "
+            "async client"
+        )
+    return lines
 
 
 def target_lines(results: Results) -> list[str]:
@@ -568,13 +579,14 @@ def render_markdown(report: Report) -> str:
         "- **Blocking client** (target 0.8x of the async client at 1 in flight): "
         "a blocking call crosses threads twice, the caller's thread handing the "
         "call to the event-loop thread and waiting to be woken, and the ratio is "
-        "the price of those two wake-ups against a whole call. It depends on the "
-        "machine more than on autonats: the streams section measures a plain "
-        "round trip between two Python threads and an empty blocking run beside "
-        "the calls. On this machine's two shared cores a thread wake-up is slow "
-        "(tens of us each), and an empty blocking run costs little more than "
-        "the plain round trip: there is little left to take out short of not "
-        "crossing threads.",
+        "the price of those wake-ups against a whole call. It depends on the "
+        "machine more than on autonats: the streams section measures, beside the "
+        "calls, a plain round trip between two Python threads, an empty blocking "
+        "run, and raw nats-py requests made blocking the same way (the floor of "
+        "any blocking client over nats-py's asyncio client). On this machine's "
+        "two shared cores a thread wake-up is slow (tens of us), and raw "
+        "nats-py loses as much by blocking as autonats does: there is nothing "
+        "left to take out short of not crossing threads.",
         "- **Tracing** (see 'Cost of tracing and metrics'): a traced call must "
         "carry its W3C context in a NATS header, and nats-py builds and parses "
         "headers in Python. The header alone, in raw nats-py with no tracing at "

@@ -44,6 +44,7 @@ __all__ = ["SYNC_TARGET", "STREAM_TARGET", "Row", "StreamResults", "run_streams"
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "bench-streams"
 RAW_SUBJECT = f"{PREFIX}.raw.items"
+RAW_ECHO = f"{PREFIX}.raw.echo"
 #: Targets of issue 14, as ratios.
 STREAM_TARGET = 0.7
 SYNC_TARGET = 0.8
@@ -86,6 +87,14 @@ class StreamResults:
     sync_calls: Row = field(
         default_factory=lambda: Row("blocking client (BenchSyncClient)", "calls")
     )
+    raw_async_calls: Row = field(
+        default_factory=lambda: Row("raw nats-py request", "calls")
+    )
+    raw_sync_calls: Row = field(
+        default_factory=lambda: Row(
+            "raw nats-py request, blocking on autonats.sync's thread", "calls"
+        )
+    )
     #: Microseconds per round trip between two plain Python threads passing a
     #: lock (what waking a thread costs on this machine), of each run.
     thread_round_trip_us: list[float] = field(default_factory=list)
@@ -102,6 +111,15 @@ class StreamResults:
     @property
     def stream_ratio(self) -> float:
         return self.stream.rate / self.raw.rate if self.raw.rate else 0.0
+
+    @property
+    def raw_sync_ratio(self) -> float:
+        """What blocking costs raw nats-py: the floor of any blocking client."""
+        return (
+            self.raw_sync_calls.rate / self.raw_async_calls.rate
+            if self.raw_async_calls.rate
+            else 0.0
+        )
 
     @property
     def sync_ratio(self) -> float:
@@ -141,7 +159,11 @@ async def _serve(url: str) -> None:
             await nc.publish(msg.reply, _encode(request.item))
         await nc.publish(msg.reply, b"", headers={"End": "1"})
 
+    async def echo(msg: nats.aio.msg.Msg) -> None:
+        await msg.respond(_encode(_decode_item(msg.data)))
+
     await nc.subscribe(RAW_SUBJECT, cb=raw)
+    await nc.subscribe(RAW_ECHO, cb=echo)
     async with (
         BenchHandler(nc, _Echo(), prefix=PREFIX),
         BenchFeedHandler(nc, _Feed(), prefix=PREFIX),
@@ -243,6 +265,27 @@ def _empty_blocking_us(conn: autonats.sync.Connection, runs: int) -> float:
     return (time.perf_counter() - started) / runs * 1e6
 
 
+async def _raw_async_calls(nc: nats.aio.client.Client, calls: int, item: Item) -> float:
+    payload = _encode(item)
+    started = time.perf_counter()
+    for _ in range(calls):
+        msg = await nc.request(RAW_ECHO, payload, timeout=WATCHDOG)
+        if _decode_item(msg.data) != item:
+            raise AssertionError("the reply is not the request")
+    return calls / (time.perf_counter() - started)
+
+
+def _raw_sync_calls(conn: autonats.sync.Connection, calls: int, item: Item) -> float:
+    """Raw nats-py requests, each run from this thread on the connection's."""
+    payload = _encode(item)
+    started = time.perf_counter()
+    for _ in range(calls):
+        msg = conn.run(conn.nc.request(RAW_ECHO, payload, timeout=WATCHDOG))
+        if _decode_item(msg.data) != item:
+            raise AssertionError("the reply is not the request")
+    return calls / (time.perf_counter() - started)
+
+
 def _sync_calls(conn: autonats.sync.Connection, calls: int, item: Item) -> float:
     from benchmarks.echo_nats import BenchSyncClient
 
@@ -268,9 +311,11 @@ async def _measure_async(url: str, results: StreamResults, warm: bool) -> None:
             await _raw_stream(nc, min(n, 1000), item)
             await _autonats_stream(feed, min(n, 1000), item)
             await _async_calls(client, min(calls, 100), item)
+            await _raw_async_calls(nc, min(calls, 100), item)
         results.raw.runs.append(await _raw_stream(nc, n, item))
         results.stream.runs.append(await _autonats_stream(feed, n, item))
         results.async_calls.runs.append(await _async_calls(client, calls, item))
+        results.raw_async_calls.runs.append(await _raw_async_calls(nc, calls, item))
     finally:
         await nc.close()
 
@@ -306,7 +351,9 @@ def run_streams(
                 asyncio.run(_measure_async(url, results, warm=repeat == 0))
                 if repeat == 0:
                     _sync_calls(conn, min(calls, 100), item)
+                    _raw_sync_calls(conn, min(calls, 100), item)
                 results.sync_calls.runs.append(_sync_calls(conn, calls, item))
+                results.raw_sync_calls.runs.append(_raw_sync_calls(conn, calls, item))
                 results.thread_round_trip_us.append(_thread_round_trip_us(calls))
                 results.empty_blocking_us.append(_empty_blocking_us(conn, calls))
                 if progress is not None:

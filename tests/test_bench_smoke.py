@@ -210,7 +210,15 @@ def test_generated_bench_module_is_current() -> None:
 
 def test_streams_and_the_blocking_client_are_measured(nats_url: str) -> None:
     results = run_streams(nats_url, items=200, calls=CALLS, repeats=1)
-    for row in (results.raw, results.stream, results.async_calls, results.sync_calls):
+    rows = (
+        results.raw,
+        results.stream,
+        results.async_calls,
+        results.sync_calls,
+        results.raw_async_calls,
+        results.raw_sync_calls,
+    )
+    for row in rows:
         assert len(row.runs) == 1 and row.runs[0] > 0, row
     table = streams_table(results)
     assert "autonats stream" in table and "blocking client" in table
@@ -223,6 +231,8 @@ def test_streams_and_the_blocking_client_are_measured(nats_url: str) -> None:
     )
     assert table in page
     assert "two plain Python threads passing a lock take" in page
+    assert "raw nats-py request, blocking on autonats.sync's thread" in table
+    assert "- the floor: raw nats-py requests run the same way" in page
 
 
 def _empty_results() -> Results:
