@@ -11,11 +11,12 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import autonats
 import pytest
 from autonats.runtime.connect import redact_url, resolve
-from autonats.testing import Operator, TlsFiles, nkey_seed, public_key
+from autonats.testing import NatsServer, Operator, TlsFiles, nkey_seed, public_key
 
 from sec_support import users
 
@@ -225,9 +226,9 @@ def _write_context(home: Path, name: str, **fields: object) -> Path:
     return path
 
 
-async def test_context_file(
-    server_factory, isolated: Path, tls: TlsFiles, monkeypatch
-) -> None:
+def _shop_context(server_factory: Any, home: Path, tls: TlsFiles) -> NatsServer:
+    """A mutual-TLS server with user alice, and a context ``shop`` in ``home``
+    holding everything needed to reach it (with a private inbox prefix)."""
     server = server_factory(
         {
             **tls.server_config(verify=True),
@@ -235,7 +236,7 @@ async def test_context_file(
         }
     )
     _write_context(
-        isolated,
+        home,
         "shop",
         url=server.tls_url,
         user="alice",
@@ -245,6 +246,13 @@ async def test_context_file(
         key=tls.client_key,
         inbox_prefix="_INBOX_alice",
     )
+    return server
+
+
+async def test_context_file(
+    server_factory, isolated: Path, tls: TlsFiles, monkeypatch
+) -> None:
+    _shop_context(server_factory, isolated, tls)
     nc = await autonats.connect(context="shop")
     assert nc.new_inbox().startswith("_INBOX_alice.")
     await _round_trip(nc)
@@ -283,23 +291,7 @@ def test_the_blocking_connection_takes_the_same_settings(
 ) -> None:
     """``autonats.sync.connect`` resolves contexts, variables and secrets
     exactly as ``autonats.connect`` does."""
-    server = server_factory(
-        {
-            **tls.server_config(verify=True),
-            **users({"user": "alice", "password": SECRET}),
-        }
-    )
-    _write_context(
-        isolated,
-        "shop",
-        url=server.tls_url,
-        user="alice",
-        password=SECRET,
-        ca=tls.ca,
-        cert=tls.client_cert,
-        key=tls.client_key,
-        inbox_prefix="_INBOX_alice",
-    )
+    server = _shop_context(server_factory, isolated, tls)
     with autonats.sync.connect(context="shop") as conn:
         assert conn.nc.new_inbox().startswith("_INBOX_alice.")
         conn.run(_echo(conn.nc))

@@ -256,7 +256,7 @@ async def _serve(
     try:
         await nc.drain()
     except nats.errors.ConnectionReconnectingError:
-        await nc.close()  # no server to drain to: what is held was served
+        await nc.close()  # no server to drain to; the handlers finished their calls
     print("stopped", flush=True)
 
 
